@@ -1,0 +1,473 @@
+"""The one inference path: picture (+ hints) -> colored picture at full resolution, with its layers.
+
+The CLI, the Gradio page, the evaluation and the benchmark all call :class:`Colorizer`. The nets run at a working
+size (long side ``working_size``, 256 by default); their ab (and, for sketches, the L estimate) are upsampled and
+recombined with full-resolution information:
+
+- **sketch**: line art -> inversion net -> L estimate; L + hint planes + region-filled hints -> color net -> ab;
+  the full-resolution line art is multiplied back so strokes stay crisp at any size;
+- **gray**: the input's own L (exactly, at full resolution) + predicted ab; chroma is reduced where a color falls
+  outside sRGB instead of clipping, so the output's L is the input's L.
+
+Background regions (near-white, connected to the border) stay white unless a hint lands in them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from sketchcolor import color as C
+from sketchcolor.errors import CheckpointError, ConfigError, SketchcolorError
+from sketchcolor.hints import Hint, parse_hint, rasterize_hints, validate_hints
+from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
+
+log = logging.getLogger(__name__)
+
+MODES = ("auto", "sketch", "gray")
+METHODS = ("net", "levin", "regionfill")
+DEFAULT_WORKING_SIZE = 256
+DEFAULT_TEMPERATURE = 0.38
+BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
+# Pixels at least this light (8-bit gray) count as paper for mode detection and the white-page rule.
+PAPER_LEVEL = 230
+# Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
+_STRIP_ROWS = 512
+
+
+@dataclass
+class ColorizeResult:
+    """A colored picture and the layers an artist may want.
+
+    image: the colored picture, PIL RGB, the input's size.
+    mode: the resolved mode, "sketch" or "gray".
+    l_estimate: the lightness used (sketch: the inversion net's estimate; gray: the input's L), PIL "L".
+    flat: flat colors, one color per closed region, no lines or shading, PIL RGB.
+    lines: the line layer (sketch: the input's lines, black on white; gray: all white), PIL "L".
+    hints: the hints that were applied, in input pixel coordinates.
+    seconds: wall time of the call.
+    """
+
+    image: Image.Image
+    mode: str
+    l_estimate: Image.Image
+    flat: Image.Image
+    lines: Image.Image
+    hints: list[Hint] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def detect_mode(gray_u8: np.ndarray) -> str:
+    """Tell line art ("sketch") from a grayscale picture ("gray") by how thin the non-paper pixels are.
+
+    gray_u8: (H, W) uint8. Line art is mostly paper with thin strokes: after a 3×3 erosion of the dark mask at a
+    ~256 px scale, little of it survives; shaded or flat-filled pictures keep most of their dark area.
+    """
+    from scipy import ndimage
+
+    h, w = gray_u8.shape
+    scale = 256 / max(h, w)
+    if scale < 1:
+        small = np.asarray(Image.fromarray(gray_u8).resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX))
+    else:
+        small = gray_u8
+    dark = small < PAPER_LEVEL
+    dark_share = dark.mean()
+    if dark_share == 0:
+        return "sketch"  # a blank page: nothing to shade, treat as an empty drawing
+    if dark_share > 0.6:
+        return "gray"
+    survivors = ndimage.binary_erosion(dark, structure=np.ones((3, 3), bool)).sum() / dark.sum()
+    return "sketch" if survivors < 0.35 else "gray"
+
+
+def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
+    """(h, w) of the picture at working size and (h_pad, w_pad) rounded up to the nets' size multiple."""
+    scale = working_size / max(height, width)
+    h = max(1, round(height * scale))
+    w = max(1, round(width * scale))
+    h_pad = -(-h // multiple) * multiple
+    w_pad = -(-w // multiple) * multiple
+    return h, w, h_pad, w_pad
+
+
+def fit_to_gamut(l: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Tensor:
+    """Lab -> sRGB in [0, 1], keeping L and hue and reducing chroma where the color falls outside sRGB.
+
+    l: (H, W) L in [0, 100]; ab: (2, H, W) Lab units. Returns rgb (3, H, W). Clipping RGB would change the
+    lightness; a per-pixel bisection on the chroma scale keeps it (to float precision, since neutral grays are
+    always in gamut).
+    """
+    lab = torch.cat([l[None], ab], 0)
+    rgb = C.lab_to_rgb(lab, clip=False)
+    eps = 1e-6
+    bad = ((rgb < -eps) | (rgb > 1 + eps)).any(0)
+    if bad.any():
+        idx = bad.nonzero(as_tuple=True)
+        l_bad = l[idx]
+        ab_bad = ab[:, idx[0], idx[1]]
+        lo = torch.zeros_like(l_bad)
+        hi = torch.ones_like(l_bad)
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            trial = C.lab_to_rgb(torch.cat([l_bad[None], ab_bad * mid], 0)[:, None, :], clip=False)[:, 0]
+            ok = ((trial >= -eps) & (trial <= 1 + eps)).all(0)
+            lo = torch.where(ok, mid, lo)
+            hi = torch.where(ok, hi, mid)
+        fixed = C.lab_to_rgb(torch.cat([l_bad[None], ab_bad * lo], 0)[:, None, :], clip=False)[:, 0]
+        rgb[:, idx[0], idx[1]] = fixed
+    return rgb.clamp_(0, 1)
+
+
+def _to_u8(rgb: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8."""
+    return (rgb.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy())
+
+
+def _coerce_hints(hints: Sequence[Hint | str | dict] | None) -> list[Hint]:
+    out: list[Hint] = []
+    for hint in hints or []:
+        if isinstance(hint, Hint):
+            out.append(hint)
+        elif isinstance(hint, str):
+            out.append(parse_hint(hint))
+        elif isinstance(hint, dict):
+            from sketchcolor.errors import HintError
+
+            try:
+                out.append(Hint(**hint))
+            except TypeError as exc:
+                raise HintError(f"bad hint {hint!r}: {exc}") from None
+        else:
+            from sketchcolor.errors import HintError
+
+            raise HintError(f"a hint must be a Hint, 'X,Y,#RRGGBB' or a dict, not {type(hint).__name__}")
+    return out
+
+
+def _resolve_device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA device is available; use --device cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"unsupported device {str(device)!r}; allowed: cpu, cuda")
+    return dev
+
+
+class Colorizer:
+    """Colors line art and grayscale pictures with the two nets (or a classical method).
+
+    inversion: the sketch-inversion net (line art -> L) or None; color: the color net or None. Either may be
+    missing: a checkpoint with only the color net colors grayscale pictures; classical methods need neither.
+    """
+
+    def __init__(
+        self,
+        inversion: nn.Module | None = None,
+        color: nn.Module | None = None,
+        *,
+        device: str | torch.device | None = None,
+        working_size: int = DEFAULT_WORKING_SIZE,
+        temperature: float = DEFAULT_TEMPERATURE,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        source: str | None = None,
+    ) -> None:
+        if not 32 <= int(working_size) <= 2048:
+            raise ConfigError(f"working_size must be between 32 and 2048 pixels, got {working_size}")
+        self.device = _resolve_device(device)
+        self.inversion = inversion.to(self.device).eval() if inversion is not None else None
+        self.color = color.to(self.device).eval() if color is not None else None
+        self.working_size = int(working_size)
+        self.temperature = float(temperature)
+        self.max_pixels = max_pixels
+        self.source = source
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        device: str | torch.device | None = None,
+        **kwargs: Any,
+    ) -> "Colorizer":
+        """Load a checkpoint folder (or its model.safetensors file); ``None`` means the bundled default weights."""
+        from sketchcolor.checkpoint import load_checkpoint
+
+        if path is None:
+            if not (BUNDLED_WEIGHTS / "model.safetensors").is_file():
+                raise CheckpointError(
+                    "no bundled weights are installed with this sketchcolor yet; pass a checkpoint folder "
+                    "(e.g. Colorizer.from_pretrained('runs/NAME') or --checkpoint runs/NAME)"
+                )
+            path = BUNDLED_WEIGHTS
+        folder = Path(path)
+        if folder.is_file() and folder.name.endswith(".safetensors"):
+            folder = folder.parent
+        dev = _resolve_device(device)
+        loaded = load_checkpoint(folder, device=dev)
+        kwargs.setdefault("working_size", loaded.config.get("working_size", DEFAULT_WORKING_SIZE))
+        return cls(
+            loaded.models.get("inversion"),
+            loaded.models.get("color"),
+            device=dev,
+            source=str(folder),
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _check_args(self, mode: str, method: str, temperature: float) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
+        if method not in METHODS:
+            raise ConfigError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+        if not (0 < temperature <= 10) or not np.isfinite(temperature):
+            raise ConfigError(f"temperature must be in (0, 10], got {temperature}")
+
+    def _multiple(self) -> int:
+        nets = [m for m in (self.inversion, self.color) if m is not None]
+        return int(np.lcm.reduce([int(getattr(m, "size_multiple", 1)) for m in nets])) if nets else 1
+
+    def _resize_small(self, gray_full: np.ndarray, h: int, w: int) -> np.ndarray:
+        """(H, W) uint8 -> (h, w) uint8 with area averaging (thin lines turn gray rather than vanish)."""
+        return np.asarray(Image.fromarray(gray_full).resize((w, h), Image.BOX if h < gray_full.shape[0] else Image.BILINEAR))
+
+    def _prepare(self, image: Any, hints: Sequence[Hint | str | dict] | None, mode: str):
+        rgb_img = load_image(image, max_pixels=self.max_pixels)
+        width, height = rgb_img.size
+        hint_list = _coerce_hints(hints)
+        validate_hints(hint_list, width, height)
+        gray_full = np.asarray(rgb_img.convert("L"))
+        resolved = detect_mode(gray_full) if mode == "auto" else mode
+        return rgb_img, gray_full, hint_list, resolved
+
+    @torch.inference_mode()
+    def _net_small(self, gray_full: np.ndarray, lab_l_full: torch.Tensor | None, hint_list: list[Hint], mode: str,
+                   temperature: float, want_logits: bool = False):
+        """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
+        from sketchcolor.models import color_input
+        from sketchcolor.regions import gray_regions, label_regions, propagate_hints
+
+        height, width = gray_full.shape
+        h, w, h_pad, w_pad = _working_shape(height, width, self.working_size, self._multiple())
+        gray_small = self._resize_small(gray_full, h, w)
+        dev = self.device
+        if mode == "sketch":
+            if self.inversion is None:
+                raise CheckpointError("this checkpoint has no inversion net, so it cannot color line art; use mode 'gray'")
+            line = torch.from_numpy(gray_small).to(dev, torch.float32).div(255)[None, None]
+            line = F.pad(line, (0, w_pad - w, 0, h_pad - h), value=1.0)  # pad with white paper
+            l_norm = self.inversion(line)[..., :h, :w].clamp(-1, 1)
+            l_small = C.norm_to_l(l_norm)[0, 0]
+            # Regions come from a darkest-pixel reduction so thin strokes stay closed boundaries at working size.
+            darkness = torch.from_numpy(255 - gray_full).float()[None, None]
+            line_min = 255 - F.adaptive_max_pool2d(darkness, (h, w))[0, 0].round().to(torch.uint8).numpy()
+            labels = label_regions(line_min if h < height else gray_small)
+        else:
+            # The input's own L at working size (area-averaged L, not L of averaged gray).
+            l_small = F.interpolate(lab_l_full[None, None], size=(h, w), mode="area")[0, 0]
+            labels = gray_regions(gray_small)
+        hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
+        fill_ab, fill_mask = propagate_hints(labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
+        out = {"l_small": l_small, "labels": labels, "fill_ab": fill_ab, "fill_mask": fill_mask,
+               "hint_mask": hint_mask[0].numpy(), "gray_small": gray_small}
+        if self.color is None:
+            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
+
+        def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
+            return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
+
+        x = color_input(
+            pad(C.l_to_norm(l_small)[None, None].to(dev), 1.0),
+            pad(C.ab_to_norm(hint_ab)[None].to(dev)),
+            pad(hint_mask[None].to(dev)),
+            pad(C.ab_to_norm(torch.from_numpy(fill_ab))[None].to(dev)),
+            pad(torch.from_numpy(fill_mask)[None, None].to(dev)),
+        )
+        ab_norm = self.color.predict_ab(x, temperature=temperature)[..., :h, :w]
+        out["ab_small"] = C.norm_to_ab(ab_norm[0].float())
+        if want_logits:
+            out["logits"] = self.color.bin_logits_full(x)[0, :, :h, :w].float()
+        return out
+
+    def _background(self, labels: np.ndarray, gray_small: np.ndarray, hinted: np.ndarray) -> np.ndarray:
+        """Bool (h, w): page regions (light, touching the border) that no hint filled."""
+        from sketchcolor.regions import background_mask
+
+        return background_mask(labels, gray_small) & ~(hinted > 0)
+
+    # ------------------------------------------------------------------ public API
+    def colorize(
+        self,
+        image: Any,
+        hints: Sequence[Hint | str | dict] | None = None,
+        mode: str = "auto",
+        *,
+        temperature: float | None = None,
+        cleanup: bool = False,
+        method: str = "net",
+    ) -> ColorizeResult:
+        """Color ``image`` (PIL image, path, bytes or numpy array; any size), following ``hints``.
+
+        hints: :class:`Hint` objects (or "X,Y,#RRGGBB" strings / dicts) in the input's pixel coordinates.
+        mode: "auto" (detect line art vs grayscale; color input is converted to gray), "sketch" or "gray".
+        temperature: annealed-mean temperature of the color classification (default 0.38; lower = more vivid).
+        cleanup: make colors uniform within each closed region (flat-region cleanup).
+        method: "net" (the learned model), "levin" (Levin et al. 2004, grayscale + hints) or "regionfill"
+        (each closed region of line art takes its hint's color).
+        """
+        start = time.perf_counter()
+        temperature = self.temperature if temperature is None else float(temperature)
+        self._check_args(mode, method, temperature)
+        rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
+        if method == "net":
+            result = self._colorize_net(rgb_img, gray_full, hint_list, resolved, temperature, cleanup)
+        else:
+            result = self._colorize_classical(gray_full, hint_list, resolved, method)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _colorize_classical(self, gray_full: np.ndarray, hint_list: list[Hint], mode: str, method: str) -> ColorizeResult:
+        from sketchcolor.baselines import levin_colorize, regionfill_colorize
+
+        if method == "levin":
+            if mode != "gray":
+                raise ConfigError("method 'levin' colors grayscale pictures; use mode 'gray' or method 'regionfill' for line art")
+            rgb_u8 = levin_colorize(gray_full, hint_list)
+            lines = Image.new("L", (gray_full.shape[1], gray_full.shape[0]), 255)
+        else:
+            if mode != "sketch":
+                raise ConfigError("method 'regionfill' colors line art; use mode 'sketch' or method 'levin' for grayscale")
+            rgb_u8 = regionfill_colorize(gray_full, hint_list)
+            lines = Image.fromarray(gray_full)
+        image = Image.fromarray(rgb_u8, "RGB")
+        return ColorizeResult(image=image, mode=mode, l_estimate=Image.fromarray(gray_full), flat=image.copy(),
+                              lines=lines, hints=hint_list)
+
+    def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
+                      temperature: float, cleanup: bool) -> ColorizeResult:
+        from sketchcolor.regions import cleanup_flat
+
+        height, width = gray_full.shape
+        lab_l_full = None
+        if mode == "gray":
+            # L of the input itself; a color input is thereby converted to gray first.
+            lab_l_full = self._l_full(rgb_img)
+        small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature)
+        labels = small["labels"]
+        ab_small = small["ab_small"].cpu()
+        background = self._background(labels, small["gray_small"], small["fill_mask"])
+        ab_small[:, torch.from_numpy(background)] = 0.0
+        flat_ab = torch.from_numpy(cleanup_flat(ab_small.numpy(), labels))
+        if cleanup:
+            ab_small = flat_ab.clone()
+        l_small = small["l_small"].cpu()
+        if mode == "sketch":
+            l_full = self._upsample(l_small[None], height, width)[0]
+        else:
+            l_full = lab_l_full
+        ab_full = self._upsample(ab_small, height, width)
+        rgb_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
+        del ab_full
+        # Flat colors: one color per region at a mid-light L so hues read clearly, lines and shading removed.
+        flat_l = torch.from_numpy(self._region_mean(l_small.numpy(), labels)).float()
+        flat_u8 = self._recombine(self._upsample(flat_l[None], height, width, "nearest")[0],
+                                  self._upsample(flat_ab, height, width, "nearest"), None)
+        l_est_u8 = np.asarray(l_full.mul(2.55).round().clamp(0, 255).to(torch.uint8).numpy())
+        lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
+        return ColorizeResult(
+            image=Image.fromarray(rgb_u8, "RGB"),
+            mode=mode,
+            l_estimate=Image.fromarray(l_est_u8, "L"),
+            flat=Image.fromarray(flat_u8, "RGB"),
+            lines=lines,
+            hints=hint_list,
+        )
+
+    @staticmethod
+    def _region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Replace each labelled region's values by their mean (label 0, the lines, keeps its values)."""
+        from scipy import ndimage
+
+        n = int(labels.max())
+        if n == 0:
+            return values
+        means = ndimage.mean(values, labels=labels, index=np.arange(1, n + 1))
+        out = values.copy()
+        inside = labels > 0
+        out[inside] = np.asarray(means, dtype=values.dtype)[labels[inside] - 1]
+        return out
+
+    @staticmethod
+    def _l_full(rgb_img: Image.Image) -> torch.Tensor:
+        """Lab L of the full-resolution input, (H, W) float32, computed in strips to bound memory."""
+        rgb_u8 = np.asarray(rgb_img)
+        height = rgb_u8.shape[0]
+        out = torch.empty(rgb_u8.shape[:2], dtype=torch.float32)
+        for y0 in range(0, height, _STRIP_ROWS):
+            strip = torch.from_numpy(rgb_u8[y0:y0 + _STRIP_ROWS]).permute(2, 0, 1).float().div_(255)
+            out[y0:y0 + _STRIP_ROWS] = C.rgb_to_lab(strip)[0]
+        return out
+
+    @staticmethod
+    def _upsample(small: torch.Tensor, height: int, width: int, mode: str = "bilinear") -> torch.Tensor:
+        """(C, h, w) -> (C, H, W) float32."""
+        if small.shape[-2:] == (height, width):
+            return small.float()
+        kwargs = {"align_corners": False} if mode == "bilinear" else {}
+        return F.interpolate(small[None].float(), size=(height, width), mode=mode, **kwargs)[0]
+
+    @staticmethod
+    def _recombine(l_full: torch.Tensor, ab_full: torch.Tensor, line_full: np.ndarray | None) -> np.ndarray:
+        """Full-resolution L (H, W) + ab (2, H, W) [+ line art (H, W) uint8 multiplied back] -> (H, W, 3) uint8."""
+        height, width = l_full.shape
+        out = np.empty((height, width, 3), dtype=np.uint8)
+        for y0 in range(0, height, _STRIP_ROWS):
+            sl = slice(y0, y0 + _STRIP_ROWS)
+            rgb = fit_to_gamut(l_full[sl], ab_full[:, sl])
+            if line_full is not None:
+                rgb = rgb * torch.from_numpy(line_full[sl]).float().div_(255)[None]
+            out[sl] = _to_u8(rgb)
+        return out
+
+    @torch.inference_mode()
+    def suggest_colors(
+        self,
+        image: Any,
+        x: float,
+        y: float,
+        mode: str = "auto",
+        hints: Sequence[Hint | str | dict] | None = None,
+        k: int = 5,
+        temperature: float | None = None,
+    ) -> list[tuple[str, float]]:
+        """The model's ``k`` most probable colors at pixel (x, y) of ``image``, as ("#rrggbb", probability)."""
+        temperature = self.temperature if temperature is None else float(temperature)
+        self._check_args(mode, "net", temperature)
+        rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
+        height, width = gray_full.shape
+        validate_hints([Hint(x=x, y=y, color=(0, 0, 0))], width, height)
+        lab_l_full = self._l_full(rgb_img) if resolved == "gray" else None
+        small = self._net_small(gray_full, lab_l_full, hint_list, resolved, temperature, want_logits=True)
+        h, w = small["l_small"].shape
+        xs = min(w - 1, int(x * w / width))
+        ys = min(h - 1, int(y * h / height))
+        logits = small["logits"][:, ys, xs]
+        l_value = float(small["l_small"][ys, xs])
+        return [("#%02x%02x%02x" % tuple(int(c) for c in rgb), float(p))
+                for rgb, p in C.topk_colors(logits, l_value, C.ab_bins(), k=k)]
+
+
+__all__ = ["Colorizer", "ColorizeResult", "SketchcolorError", "detect_mode", "fit_to_gamut", "MODES", "METHODS"]

@@ -1,0 +1,118 @@
+"""Checkpoint folders: round trip, atomic writes, strict loading with clear errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from sketchcolor.checkpoint import load_checkpoint, read_config, save_checkpoint
+from sketchcolor.errors import CheckpointError
+from sketchcolor.models import build_model
+
+from conftest import TINY_CONFIGS, make_tiny_checkpoint
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    torch.manual_seed(1)
+    inv = build_model("inversion", TINY_CONFIGS["inversion"]).eval()
+    col = build_model("color", TINY_CONFIGS["color"]).eval()
+    folder = save_checkpoint(tmp_path / "ck", {"inversion": inv, "color": col}, meta={"steps": 3})
+    loaded = load_checkpoint(folder)
+    line = torch.rand(1, 1, 64, 64)
+    x = torch.randn(1, 7, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(inv(line), loaded.models["inversion"](line))
+        assert torch.equal(col.predict_ab(x), loaded.models["color"].predict_ab(x))
+    assert loaded.meta == {"steps": 3}
+    assert loaded.config["format"] == "sketchcolor"
+    assert set(loaded.config["normalization"]) >= {"l_shift", "l_scale", "ab_scale"}
+
+
+def test_save_leaves_no_temporary_files_and_keeps_neighbours(tmp_path):
+    folder = make_tiny_checkpoint(tmp_path / "ck")
+    (folder / "trainer_state.pt").write_bytes(b"x")
+    make_tiny_checkpoint(folder, seed=2)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["config.json", "meta.json", "model.safetensors", "trainer_state.pt"]
+
+
+def test_unwraps_wrapper_prefixes(tmp_path):
+    class Wrapper(torch.nn.Module):
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+    inv = build_model("inversion", TINY_CONFIGS["inversion"])
+    folder = save_checkpoint(tmp_path / "ck", {"inversion": Wrapper(inv)})
+    loaded = load_checkpoint(folder)
+    assert list(loaded.models) == ["inversion"]
+
+
+def test_load_only_some_nets(tiny_checkpoint):
+    loaded = load_checkpoint(tiny_checkpoint, names=["color"])
+    assert list(loaded.models) == ["color"]
+    with pytest.raises(CheckpointError, match="holds no 'discriminator'"):
+        load_checkpoint(tiny_checkpoint, names=["discriminator"])
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: shutil.rmtree(f), "no such checkpoint folder"),
+        (lambda f: (f / "config.json").unlink(), "missing config.json"),
+        (lambda f: (f / "model.safetensors").unlink(), "missing model.safetensors"),
+        (lambda f: (f / "config.json").write_text("{not json"), "corrupt config.json"),
+        (lambda f: (f / "config.json").write_text("[1, 2]"), "must be a JSON object"),
+        (lambda f: (f / "model.safetensors").write_bytes((f / "model.safetensors").read_bytes()[:200]),
+         "corrupt or truncated"),
+        (lambda f: (f / "model.safetensors").write_bytes(b""), "corrupt or truncated"),
+        (lambda f: (f / "meta.json").write_text("nope"), "corrupt meta.json"),
+    ],
+    ids=["missing-folder", "no-config", "no-weights", "bad-json", "json-list", "truncated", "empty-weights",
+         "bad-meta"],
+)
+def test_damaged_checkpoints_give_clear_errors(tmp_path, damage, message):
+    folder = make_tiny_checkpoint(tmp_path / "ck")
+    damage(folder)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(folder)
+
+
+def _edit_config(folder, edit):
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_mismatched_config_is_named(tmp_path):
+    folder = make_tiny_checkpoint(tmp_path / "ck")
+    _edit_config(folder, lambda c: c["models"]["color"].update(width=12))
+    with pytest.raises(CheckpointError, match="color tensor .* has shape"):
+        load_checkpoint(folder)
+
+
+def test_missing_tensors_are_named(tmp_path):
+    folder = make_tiny_checkpoint(tmp_path / "ck")
+    _edit_config(folder, lambda c: c["models"]["inversion"].update(levels=3))
+    with pytest.raises(CheckpointError, match="do not match its config"):
+        load_checkpoint(folder)
+
+
+def test_unknown_config_key_and_version(tmp_path):
+    folder = make_tiny_checkpoint(tmp_path / "ck")
+    _edit_config(folder, lambda c: c["models"]["color"].update(colour_depth=3))
+    with pytest.raises(CheckpointError, match="bad config for 'color'"):
+        load_checkpoint(folder)
+    _edit_config(folder, lambda c: c.update(format_version=99))
+    with pytest.raises(CheckpointError, match="format_version 99 is not supported"):
+        read_config(folder)
+
+
+def test_a_file_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"123")
+    with pytest.raises(CheckpointError, match="a checkpoint is a folder"):
+        load_checkpoint(path)

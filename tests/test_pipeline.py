@@ -1,0 +1,169 @@
+"""The Colorizer: modes, full-resolution recombination, lines multiplied back, L kept in gray mode, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.color import rgb2lab
+
+from sketchcolor.errors import CheckpointError, ConfigError, HintError
+from sketchcolor.hints import Hint
+from sketchcolor.pipeline import Colorizer, detect_mode, fit_to_gamut
+
+from conftest import draw_flat_color, draw_line_art
+
+
+@pytest.fixture(scope="module")
+def colorizer(tiny_checkpoint):
+    return Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+
+
+def test_sketch_output_keeps_size_and_lines(colorizer, line_art):
+    result = colorizer.colorize(line_art, mode="auto")
+    assert result.mode == "sketch"
+    assert result.image.size == (1000, 700) and result.image.mode == "RGB"
+    out = np.asarray(result.image.convert("L"))
+    lines = np.asarray(line_art) < 64
+    # Lines are multiplied back at full resolution: every input line pixel is dark in the output.
+    assert out[lines].max() < 64
+    for layer in (result.l_estimate, result.lines):
+        assert layer.size == (1000, 700) and layer.mode == "L"
+    assert result.flat.size == (1000, 700) and result.flat.mode == "RGB"
+    assert np.array_equal(np.asarray(result.lines), np.asarray(line_art))
+
+
+def test_white_page_stays_white(colorizer, line_art):
+    out = np.asarray(colorizer.colorize(line_art, mode="sketch").image)
+    # The page outside every shape (top-left corner region is page for this seed) stays neutral.
+    corner = out[:5, :5].reshape(-1, 3).astype(int)
+    assert (corner.max(1) - corner.min(1)).max() <= 2
+
+
+def test_gray_mode_keeps_input_lightness(colorizer, gray_picture):
+    result = colorizer.colorize(gray_picture, mode="gray")
+    assert result.mode == "gray"
+    l_in = rgb2lab(np.asarray(gray_picture.convert("RGB")))[..., 0]
+    l_out = rgb2lab(np.asarray(result.image))[..., 0]
+    # 8-bit rounding of each RGB channel moves L by at most ~0.4.
+    assert np.abs(l_out - l_in).max() < 0.6
+
+
+def test_color_input_is_converted_to_gray(colorizer):
+    picture = draw_flat_color(300, 200)
+    result = colorizer.colorize(picture, mode="gray")
+    l_in = rgb2lab(np.asarray(picture))[..., 0]
+    l_out = rgb2lab(np.asarray(result.image))[..., 0]
+    assert np.abs(l_out - l_in).max() < 0.6
+
+
+def test_detect_mode(line_art, gray_picture):
+    assert detect_mode(np.asarray(line_art)) == "sketch"
+    assert detect_mode(np.asarray(gray_picture)) == "gray"
+    assert detect_mode(np.asarray(draw_flat_color().convert("L"))) == "gray"
+
+
+@pytest.mark.parametrize("size", [(37, 500), (500, 37), (1, 1), (129, 257)])
+def test_any_size_and_aspect(colorizer, size):
+    img = draw_line_art(*size) if min(size) > 10 else Image.new("L", size, 255)
+    for mode in ("sketch", "gray"):
+        assert colorizer.colorize(img, mode=mode).image.size == size
+
+
+def test_hints_and_inputs_of_every_kind(colorizer, line_art):
+    hints = [Hint(x=500, y=350, color="#e03020"), "10,10,#00ff00", {"x": 20, "y": 30, "color": (0, 0, 255)}]
+    array = np.asarray(line_art)
+    a = colorizer.colorize(array, hints=hints, mode="sketch")
+    b = colorizer.colorize(line_art, hints=hints, mode="sketch")
+    assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
+    assert len(a.hints) == 3
+
+
+def test_deterministic(colorizer, line_art):
+    a = colorizer.colorize(line_art, mode="sketch")
+    b = colorizer.colorize(line_art, mode="sketch")
+    assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
+
+
+def test_cleanup_makes_regions_uniform(colorizer, line_art):
+    out = colorizer.colorize(line_art, mode="sketch", cleanup=True).image
+    assert out.size == line_art.size
+
+
+def test_regionfill_method_needs_no_weights(line_art):
+    result = Colorizer(device="cpu").colorize(line_art, hints=[Hint(x=3, y=3, color="#2040e0")], method="regionfill")
+    out = np.asarray(result.image)
+    assert tuple(out[3, 3]) == (0x20, 0x40, 0xE0)
+
+
+def test_levin_method(gray_picture):
+    result = Colorizer(device="cpu").colorize(gray_picture, hints=[Hint(x=200, y=170, color="#d02020")],
+                                              mode="gray", method="levin")
+    out = np.asarray(result.image).astype(int)
+    assert out[170, 200, 0] > out[170, 200, 2] + 20  # reddish where the hint is
+
+
+def test_suggest_colors(colorizer, line_art):
+    colors = colorizer.suggest_colors(line_art, 500, 350, k=4)
+    assert len(colors) == 4
+    assert all(c.startswith("#") and len(c) == 7 for c, _ in colors)
+    probs = [p for _, p in colors]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"mode": "watercolor"}, ConfigError, "unknown mode"),
+        ({"method": "magic"}, ConfigError, "unknown method"),
+        ({"temperature": 0.0}, ConfigError, "temperature"),
+        ({"hints": [Hint(x=5000, y=3, color="#ffffff")]}, HintError, "5000"),
+        ({"method": "levin", "mode": "sketch"}, ConfigError, "grayscale"),
+    ],
+)
+def test_bad_arguments(colorizer, line_art, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        colorizer.colorize(line_art, **kwargs)
+
+
+def test_no_bundled_weights_is_a_clear_error(monkeypatch, tmp_path):
+    import sketchcolor.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "BUNDLED_WEIGHTS", tmp_path / "nothing")
+    with pytest.raises(CheckpointError, match="no bundled weights"):
+        Colorizer.from_pretrained()
+
+
+def test_missing_net_is_a_clear_error(tmp_path, line_art):
+    from sketchcolor.checkpoint import save_checkpoint
+    from sketchcolor.models import build_model
+
+    from conftest import TINY_CONFIGS
+
+    folder = save_checkpoint(tmp_path / "color-only", {"color": build_model("color", TINY_CONFIGS["color"])})
+    only_color = Colorizer.from_pretrained(folder, device="cpu")
+    with pytest.raises(CheckpointError, match="no inversion net"):
+        only_color.colorize(line_art, mode="sketch")
+    assert only_color.colorize(line_art, mode="gray").image.size == line_art.size
+
+
+def test_checkpoint_file_path_is_accepted(tiny_checkpoint):
+    assert Colorizer.from_pretrained(tiny_checkpoint / "model.safetensors", device="cpu").color is not None
+
+
+def test_fit_to_gamut_keeps_lightness():
+    l = torch.tensor([[50.0, 90.0, 10.0, 100.0]])
+    ab = torch.tensor([[[120.0, -100.0, 80.0, 50.0]], [[100.0, 90.0, -120.0, 50.0]]])
+    rgb = fit_to_gamut(l, ab)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    lab = rgb2lab(rgb.permute(1, 2, 0).double().numpy())
+    assert np.abs(lab[..., 0] - l.numpy()).max() < 1e-2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_matches_cpu(tiny_checkpoint, line_art):
+    cpu = Colorizer.from_pretrained(tiny_checkpoint, device="cpu").colorize(line_art, mode="sketch")
+    gpu = Colorizer.from_pretrained(tiny_checkpoint, device="cuda").colorize(line_art, mode="sketch")
+    diff = np.abs(np.asarray(cpu.image).astype(int) - np.asarray(gpu.image).astype(int))
+    assert diff.mean() < 2
