@@ -68,10 +68,11 @@ class ColorizeResult:
 
 
 def detect_mode(gray_u8: np.ndarray) -> str:
-    """Tell line art ("sketch") from a grayscale picture ("gray") by how thin the non-paper pixels are.
+    """Tell line art ("sketch") from a grayscale picture ("gray").
 
-    gray_u8: (H, W) uint8. Line art is mostly paper with thin strokes: after a 3×3 erosion of the dark mask at a
-    ~256 px scale, little of it survives; shaded or flat-filled pictures keep most of their dark area.
+    gray_u8: (H, W) uint8. Line art is mostly paper with thin or nearly black strokes: after a 3×3 erosion of the
+    non-paper mask at a ~256 px scale little of it survives, or what there is of it is ink (< 100); shaded or
+    flat-filled pictures keep most of their non-paper area and it is mid-gray.
     """
     from scipy import ndimage
 
@@ -88,7 +89,9 @@ def detect_mode(gray_u8: np.ndarray) -> str:
     if dark_share > 0.6:
         return "gray"
     survivors = ndimage.binary_erosion(dark, structure=np.ones((3, 3), bool)).sum() / dark.sum()
-    return "sketch" if survivors < 0.35 else "gray"
+    # Thick strokes survive the erosion, but ink is still nearly black, unlike shading or flat gray fills.
+    ink_share = (small < 100).sum() / dark.sum()
+    return "sketch" if survivors < 0.35 or (ink_share > 0.6 and dark_share < 0.35) else "gray"
 
 
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
@@ -242,14 +245,15 @@ class Colorizer:
 
     def _resize_small(self, gray_full: np.ndarray, h: int, w: int) -> np.ndarray:
         """(H, W) uint8 -> (h, w) uint8 with area averaging (thin lines turn gray rather than vanish)."""
-        return np.asarray(Image.fromarray(gray_full).resize((w, h), Image.BOX if h < gray_full.shape[0] else Image.BILINEAR))
+        resample = Image.BOX if h < gray_full.shape[0] else Image.BILINEAR
+        return np.array(Image.fromarray(gray_full).resize((w, h), resample))
 
     def _prepare(self, image: Any, hints: Sequence[Hint | str | dict] | None, mode: str):
         rgb_img = load_image(image, max_pixels=self.max_pixels)
         width, height = rgb_img.size
         hint_list = _coerce_hints(hints)
         validate_hints(hint_list, width, height)
-        gray_full = np.asarray(rgb_img.convert("L"))
+        gray_full = np.array(rgb_img.convert("L"))
         resolved = detect_mode(gray_full) if mode == "auto" else mode
         return rgb_img, gray_full, hint_list, resolved
 
@@ -309,6 +313,7 @@ class Colorizer:
         return background_mask(labels, gray_small) & ~(hinted > 0)
 
     # ------------------------------------------------------------------ public API
+    @torch.inference_mode()
     def colorize(
         self,
         image: Any,
@@ -417,7 +422,7 @@ class Colorizer:
         height = rgb_u8.shape[0]
         out = torch.empty(rgb_u8.shape[:2], dtype=torch.float32)
         for y0 in range(0, height, _STRIP_ROWS):
-            strip = torch.from_numpy(rgb_u8[y0:y0 + _STRIP_ROWS]).permute(2, 0, 1).float().div_(255)
+            strip = torch.from_numpy(rgb_u8[y0:y0 + _STRIP_ROWS].copy()).permute(2, 0, 1).float().div_(255)
             out[y0:y0 + _STRIP_ROWS] = C.rgb_to_lab(strip)[0]
         return out
 
@@ -462,8 +467,9 @@ class Colorizer:
         lab_l_full = self._l_full(rgb_img) if resolved == "gray" else None
         small = self._net_small(gray_full, lab_l_full, hint_list, resolved, temperature, want_logits=True)
         h, w = small["l_small"].shape
-        xs = min(w - 1, int(x * w / width))
-        ys = min(h - 1, int(y * h / height))
+        # Pixel centre to pixel centre, the mapping rasterize_hints uses.
+        xs = min(w - 1, max(0, round((x + 0.5) * w / width - 0.5)))
+        ys = min(h - 1, max(0, round((y + 0.5) * h / height - 0.5)))
         logits = small["logits"][:, ys, xs]
         l_value = float(small["l_small"][ys, xs])
         return [("#%02x%02x%02x" % tuple(int(c) for c in rgb), float(p))
