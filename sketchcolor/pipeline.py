@@ -51,7 +51,8 @@ class ColorizeResult:
 
     image: the colored picture, PIL RGB, the input's size.
     mode: the resolved mode, "sketch" or "gray".
-    l_estimate: the lightness used (sketch: the inversion net's estimate; gray: the input's L), PIL "L".
+    l_estimate: the lightness used (sketch: the inversion net's estimate; gray: the input's L), PIL "L" holding
+        CIE L × 2.55 (so 255 is L = 100; not sRGB gray).
     flat: flat colors, one color per closed region, no lines or shading, PIL RGB.
     lines: the line layer (sketch: the input's lines, black on white; gray: all white), PIL "L".
     hints: the hints that were applied, in input pixel coordinates.
@@ -135,6 +136,11 @@ def fit_to_gamut(l: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Te
 def _to_u8(rgb: torch.Tensor) -> np.ndarray:
     """(3, H, W) float in [0, 1] -> (H, W, 3) uint8."""
     return (rgb.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy())
+
+
+def _l_to_u8(l: torch.Tensor) -> Image.Image:
+    """(H, W) CIE L in [0, 100] -> PIL "L" picture holding L × 2.55 (the scale of ColorizeResult.l_estimate)."""
+    return Image.fromarray(l.mul(2.55).round().clamp(0, 255).to(torch.uint8).numpy(), "L")
 
 
 def _coerce_hints(hints: Sequence[Hint | str | dict] | None) -> list[Hint]:
@@ -358,7 +364,8 @@ class Colorizer:
             rgb_u8 = regionfill_colorize(gray_full, hint_list)
             lines = Image.fromarray(gray_full)
         image = Image.fromarray(rgb_u8, "RGB")
-        return ColorizeResult(image=image, mode=mode, l_estimate=Image.fromarray(gray_full), flat=image.copy(),
+        l_full = self._l_full(Image.fromarray(gray_full).convert("RGB"))
+        return ColorizeResult(image=image, mode=mode, l_estimate=_l_to_u8(l_full), flat=image.copy(),
                               lines=lines, hints=hint_list)
 
     def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
@@ -390,12 +397,11 @@ class Colorizer:
         flat_l = torch.from_numpy(self._region_mean(l_small.numpy(), labels)).float()
         flat_u8 = self._recombine(self._upsample(flat_l[None], height, width, "nearest")[0],
                                   self._upsample(flat_ab, height, width, "nearest"), None)
-        l_est_u8 = np.asarray(l_full.mul(2.55).round().clamp(0, 255).to(torch.uint8).numpy())
         lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
         return ColorizeResult(
             image=Image.fromarray(rgb_u8, "RGB"),
             mode=mode,
-            l_estimate=Image.fromarray(l_est_u8, "L"),
+            l_estimate=_l_to_u8(l_full),
             flat=Image.fromarray(flat_u8, "RGB"),
             lines=lines,
             hints=hint_list,

@@ -1,0 +1,548 @@
+"""``python -m sketchcolor.evaluate``: the evaluation protocol of EVALUATION.md, for a model and the baselines.
+
+For every picture of a manifest split (fitted on a white ``size`` x ``size`` page), every task ("sketch": line
+art in, "gray": the color picture's grayscale in; the target is always the color picture) and every hint count
+N, N hints are drawn once (seeded from the picture id and N by a stable hash) and given to every method:
+
+- ``identity`` (both tasks), ``regionfill`` (sketch), ``levin`` (gray): the classical baselines;
+- ``net`` and ``net+cleanup`` (the model through :class:`sketchcolor.pipeline.Colorizer`, without and with
+  flat-region cleanup), when a checkpoint is given.
+
+Hint pixels are drawn uniformly among pixels that are foreground (target not page white), not on a line (line
+art > 128), at least 3 px from the border and at the centre of a flat 5x5 patch of the target (largest CIE76
+Delta E to the centre < 3); the hint's color is the target's pixel color. The sketch task also scores the
+inversion stage: the model's L estimate against the target's L, next to the line art itself read as L.
+
+Outputs in ``--out``: results.json (config, per-picture numbers, means), results.md (tables), plot.png
+(de2000 and psnr against N) and contact.png (input with hints, each method, target, for the first pictures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+from skimage.color import rgb2lab
+
+from sketchcolor import baselines, metrics
+from sketchcolor.errors import ConfigError, DataError, SketchcolorError
+
+log = logging.getLogger(__name__)
+
+TASKS = ("sketch", "gray")
+BASELINES = {"sketch": ("identity", "regionfill"), "gray": ("identity", "levin")}
+MODEL_METHODS = ("net", "net+cleanup")
+DEFAULT_HINT_COUNTS = (0, 1, 2, 5, 10, 20)
+METRIC_NAMES = ("psnr", "de2000", "auc", "ssim_l", "colorfulness", "colorfulness_target")
+
+# Hint sampling rules (EVALUATION.md).
+LINE_THRESHOLD = 128
+HINT_BORDER_PX = 3
+FLAT_PATCH = 5
+FLAT_MAX_DELTA_E = 3.0
+
+
+@dataclass
+class EvalConfig:
+    """What to evaluate and where to write it.
+
+    data: the JSONL manifest; split: "train" | "val" | "test"; checkpoint: a checkpoint folder, or None for the
+    baselines only; tasks: subset of ("sketch", "gray"); hints: the hint counts N; limit: evaluate only the first
+    ``limit`` pictures of the split (manifest order); size: the square page side in pixels; seed: mixed into
+    every picture's hint seed; device: for the model; contact_count: pictures on the contact sheet;
+    contact_hints: the N shown there (None: 5 if evaluated, else the largest N).
+    """
+
+    data: Path
+    out: Path
+    split: str = "test"
+    checkpoint: Path | None = None
+    tasks: tuple[str, ...] = TASKS
+    hints: tuple[int, ...] = DEFAULT_HINT_COUNTS
+    limit: int | None = None
+    size: int = 256
+    seed: int = 0
+    device: str = "cpu"
+    contact_count: int = 4
+    contact_hints: int | None = None
+
+    def __post_init__(self) -> None:
+        self.data = Path(self.data)
+        self.out = Path(self.out)
+        self.checkpoint = Path(self.checkpoint) if self.checkpoint is not None else None
+        self.tasks = tuple(self.tasks)
+        self.hints = tuple(int(n) for n in self.hints)
+        unknown = [t for t in self.tasks if t not in TASKS]
+        if unknown or not self.tasks:
+            raise ConfigError(f"unknown task(s) {unknown or '(none given)'}; allowed: {', '.join(TASKS)}")
+        if not self.hints or any(n < 0 for n in self.hints):
+            raise ConfigError(f"hint counts must be integers >= 0, got {list(self.hints)}")
+        if self.split not in ("train", "val", "test"):
+            raise ConfigError(f"unknown split {self.split!r}; allowed: train, val, test")
+        if not 16 <= self.size <= 4096:
+            raise ConfigError(f"size must be between 16 and 4096 pixels, got {self.size}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be a positive number of pictures, got {self.limit}")
+        if self.contact_count < 0:
+            raise ConfigError(f"contact_count must be >= 0, got {self.contact_count}")
+        if self.contact_hints is not None and self.contact_hints not in self.hints:
+            raise ConfigError(f"contact_hints {self.contact_hints} is not among the hint counts {list(self.hints)}")
+
+    @property
+    def shown_hints(self) -> int:
+        """The hint count shown on the contact sheet."""
+        if self.contact_hints is not None:
+            return self.contact_hints
+        return 5 if 5 in self.hints else max(self.hints)
+
+
+@dataclass
+class Picture:
+    """One evaluation picture on its square page: line_u8 (S, S) uint8, color_u8 (S, S, 3) uint8, gray_u8 (S, S)."""
+
+    id: str
+    line_u8: np.ndarray
+    color_u8: np.ndarray
+    gray_u8: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gray_u8 = np.asarray(Image.fromarray(self.color_u8, "RGB").convert("L"))
+
+    def task_input(self, task: str) -> np.ndarray:
+        return self.line_u8 if task == "sketch" else self.gray_u8
+
+
+# --------------------------------------------------------------------------------------------- pictures
+
+
+def fit_on_page(image: Image.Image, size: int) -> Image.Image:
+    """Scale an RGB picture so its long side is ``size`` and center it on a white ``size`` x ``size`` page."""
+    width, height = image.size
+    scale = size / max(width, height)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if new_size != image.size:
+        # Area averaging when shrinking keeps flat colors exact and thin lines as gray, without ringing.
+        image = image.resize(new_size, Image.BOX if scale < 1 else Image.BILINEAR)
+    page = Image.new("RGB", (size, size), (255, 255, 255))
+    page.paste(image, ((size - new_size[0]) // 2, (size - new_size[1]) // 2))
+    return page
+
+
+def load_pictures(cfg: EvalConfig) -> tuple[list[Picture], list[dict[str, str]]]:
+    """The split's pictures (manifest order, at most ``cfg.limit``) and the entries skipped, with reasons."""
+    from sketchcolor.data.manifest import read_manifest
+    from sketchcolor.image_io import load_image
+
+    entries, malformed = read_manifest(cfg.data, split=cfg.split)
+    if not entries:
+        raise DataError(f"manifest {cfg.data} has no pictures in split {cfg.split!r} ({malformed} malformed lines)")
+    root = cfg.data.parent
+    pictures: list[Picture] = []
+    skipped: list[dict[str, str]] = []
+    for entry in entries:
+        if cfg.limit is not None and len(pictures) >= cfg.limit:
+            break
+        try:
+            line = fit_on_page(load_image(root / entry.line), cfg.size).convert("L")
+            color = fit_on_page(load_image(root / entry.color), cfg.size)
+        except SketchcolorError as exc:
+            log.warning("skipping %s: %s", entry.id, exc)
+            skipped.append({"id": entry.id, "reason": str(exc)})
+            continue
+        pictures.append(Picture(entry.id, np.asarray(line), np.asarray(color)))
+    if not pictures:
+        raise DataError(f"no readable pictures in split {cfg.split!r} of {cfg.data} ({len(skipped)} skipped)")
+    return pictures, skipped
+
+
+# --------------------------------------------------------------------------------------------- hints
+
+
+def hint_seed(picture_id: str, n_hints: int, seed: int = 0) -> int:
+    """A 64-bit seed from the picture id, N and the run seed (SHA-256, stable across processes and versions)."""
+    digest = hashlib.sha256(f"sketchcolor-eval:{seed}:{picture_id}:{n_hints}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def hint_candidates(target_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
+    """bool (H, W): pixels where the protocol may place a hint.
+
+    Foreground (any target channel < 245), not on a line (line art > 128), at least 3 px from every border,
+    and the centre of a 5x5 patch whose pixels all lie within CIE76 Delta E < 3 of the centre.
+    """
+    height, width = line_u8.shape
+    allowed = np.any(target_u8 < metrics.PAGE_WHITE, axis=2) & (line_u8 > LINE_THRESHOLD)
+    border = np.zeros((height, width), bool)
+    border[HINT_BORDER_PX:height - HINT_BORDER_PX, HINT_BORDER_PX:width - HINT_BORDER_PX] = True
+    allowed &= border
+    lab = rgb2lab(target_u8)
+    half = FLAT_PATCH // 2
+    padded = np.pad(lab, ((half, half), (half, half), (0, 0)), mode="edge")
+    largest = np.zeros((height, width))
+    for dy in range(FLAT_PATCH):
+        for dx in range(FLAT_PATCH):
+            shifted = padded[dy:dy + height, dx:dx + width]
+            np.maximum(largest, np.linalg.norm(shifted - lab, axis=2), out=largest)
+    return allowed & (largest < FLAT_MAX_DELTA_E)
+
+
+def sample_hints(target_u8: np.ndarray, line_u8: np.ndarray, n_hints: int, seed: int,
+                 candidates: np.ndarray | None = None) -> list[Any]:
+    """Draw up to ``n_hints`` distinct candidate pixels uniformly; each becomes a Hint of the target's color.
+
+    Returns fewer hints when the picture has fewer candidates. ``candidates`` may be passed to reuse
+    :func:`hint_candidates` across N.
+    """
+    from sketchcolor.hints import Hint
+
+    if candidates is None:
+        candidates = hint_candidates(target_u8, line_u8)
+    flat_index = np.flatnonzero(candidates)
+    count = min(n_hints, flat_index.size)
+    if count == 0:
+        return []
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(flat_index, size=count, replace=False)
+    width = line_u8.shape[1]
+    hints = []
+    for index in chosen:
+        row, col = divmod(int(index), width)
+        hints.append(Hint(x=float(col), y=float(row), color=tuple(int(c) for c in target_u8[row, col])))
+    return hints
+
+
+# --------------------------------------------------------------------------------------------- methods
+
+
+def methods_for(task: str, with_model: bool) -> tuple[str, ...]:
+    """The method names evaluated on ``task``."""
+    return BASELINES[task] + (MODEL_METHODS if with_model else ())
+
+
+def run_method(method: str, task: str, picture: Picture, hints: list[Any], colorizer: Any = None):
+    """Run one method; returns (rgb_u8 (S, S, 3), L estimate (S, S) float CIE L or None)."""
+    if method == "identity":
+        return baselines.identity(picture.task_input(task)), None
+    if method == "regionfill":
+        return baselines.regionfill_colorize(picture.line_u8, hints), None
+    if method == "levin":
+        return baselines.levin_colorize(picture.gray_u8, hints), None
+    if method in MODEL_METHODS:
+        result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints, mode=task,
+                                    cleanup=method == "net+cleanup")
+        # The pipeline's l_estimate layer stores CIE L scaled by 2.55 into 0-255.
+        l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
+        return np.asarray(result.image.convert("RGB")), l_estimate
+    raise ConfigError(f"unknown method {method!r}; allowed: identity, regionfill, levin, {', '.join(MODEL_METHODS)}")
+
+
+# --------------------------------------------------------------------------------------------- summary
+
+
+def _mean(values: Sequence[float]) -> float:
+    """Mean ignoring NaN (undefined metrics, e.g. de2000 of an all-page target); inf stays inf."""
+    kept = [v for v in values if not math.isnan(v)]
+    return float(np.mean(kept)) if kept else math.nan
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Means over pictures: summary[task][str(N)][method] = {metric: mean, "sec_per_img": mean, "pictures": k}."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault((record["task"], record["n_hints"], record["method"]), []).append(record)
+    summary: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for (task, n_hints, method), group in groups.items():
+        row = {name: _mean([r[name] for r in group]) for name in METRIC_NAMES}
+        row["sec_per_img"] = _mean([r["sec"] for r in group])
+        row["hints_used"] = _mean([r["hints_used"] for r in group])
+        row["pictures"] = len(group)
+        summary.setdefault(task, {}).setdefault(str(n_hints), {})[method] = row
+    return summary
+
+
+def _json_safe(value: Any) -> Any:
+    """inf -> "inf", -inf -> "-inf", NaN -> None, so the file is strict JSON."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fmt(value: float, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}"
+
+
+def markdown_report(results: dict[str, Any]) -> str:
+    """The Markdown tables: tasks x N x methods (means over pictures), then the inversion stage."""
+    cfg = results["config"]
+    lines = [
+        f"# sketchcolor evaluation: split `{cfg['split']}` of `{cfg['data']}`",
+        "",
+        f"{results['n_pictures']} pictures at {cfg['size']}x{cfg['size']}, hint seed {cfg['seed']}, "
+        f"protocol: EVALUATION.md. {results['note']}",
+        "",
+        "| task | N | method | PSNR (dB) ↑ | ΔE2000 ↓ | AuC ↑ | SSIM-L ↑ | colorfulness (pred / target) | s/img |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for task, by_n in results["summary"].items():
+        for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0])):
+            for method, row in by_method.items():
+                lines.append(
+                    f"| {task} | {n_hints} | {method} | {_fmt(row['psnr'], 2)} | {_fmt(row['de2000'], 2)} | "
+                    f"{_fmt(row['auc'], 4)} | {_fmt(row['ssim_l'], 4)} | {_fmt(row['colorfulness'], 1)} / "
+                    f"{_fmt(row['colorfulness_target'], 1)} | {_fmt(row['sec_per_img'], 3)} |"
+                )
+    if results["inversion"]:
+        lines += [
+            "",
+            "Inversion stage (sketch task): L estimate against the target's CIE L.",
+            "",
+            "| L from | PSNR-L (dB) ↑ | SSIM-L ↑ |",
+            "|---|---:|---:|",
+        ]
+        for name, row in results["inversion"].items():
+            lines.append(f"| {name} | {_fmt(row['psnr_l'], 2)} | {_fmt(row['ssim_l'], 4)} |")
+    if results["skipped"]:
+        lines += ["", f"Skipped {len(results['skipped'])} unreadable entries (listed in results.json)."]
+    return "\n".join(lines) + "\n"
+
+
+def save_plot(summary: dict[str, Any], path: Path) -> None:
+    """de2000 and psnr against N, one line per (task, method)."""
+    # The Figure API renders without pyplot's global backend state (safe in servers and tests).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 4.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, 2)
+    for axis, metric, label in ((axes[0], "de2000", "mean CIEDE2000 ↓"), (axes[1], "psnr", "PSNR (dB) ↑")):
+        for task, by_n in summary.items():
+            counts = sorted(int(n) for n in by_n)
+            methods = dict.fromkeys(m for n in counts for m in by_n[str(n)])
+            for method in methods:
+                xs = [n for n in counts if method in by_n[str(n)]]
+                ys = [by_n[str(n)][method][metric] for n in xs]
+                # inf PSNR (a perfect picture) cannot be drawn; leave a gap.
+                ys = [y if math.isfinite(y) else math.nan for y in ys]
+                axis.plot(xs, ys, marker="o", linestyle="-" if task == "sketch" else "--", label=f"{task}: {method}")
+        axis.set_xlabel("number of hints N")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    axes[1].legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def _mark_hints(image_u8: np.ndarray, hints: list[Any]) -> Image.Image:
+    """RGB copy of a picture with every hint drawn as a dot of its color ringed in black and white."""
+    image = Image.fromarray(image_u8).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for hint in hints:
+        x, y = hint.x, hint.y
+        draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=(255, 255, 255))
+        draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=tuple(hint.color), outline=(0, 0, 0))
+    return image
+
+
+def save_contact_sheet(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], size: int, path: Path) -> None:
+    """One row per (picture, task): labelled tiles (input with hints, each method, target)."""
+    label_px = 14
+    columns = max(len(tiles) for _, tiles in rows)
+    sheet = Image.new("RGB", (columns * size, len(rows) * (size + label_px)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for r, (row_name, tiles) in enumerate(rows):
+        top = r * (size + label_px)
+        for c, (name, tile) in enumerate(tiles):
+            sheet.paste(Image.fromarray(np.asarray(tile)).convert("RGB"), (c * size, top + label_px))
+            draw.text((c * size + 2, top + 1), f"{row_name} | {name}" if c == 0 else name, fill=(0, 0, 0))
+    sheet.save(path)
+
+
+# --------------------------------------------------------------------------------------------- the run
+
+
+def _load_colorizer(cfg: EvalConfig):
+    from sketchcolor.pipeline import Colorizer
+
+    return Colorizer.from_pretrained(cfg.checkpoint, device=cfg.device)
+
+
+def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
+    """Evaluate every method on every (picture, task, N); write the outputs to ``cfg.out`` and return results.
+
+    The returned dict is what results.json holds (with inf/NaN as Python floats): "config", "note",
+    "n_pictures", "skipped", "methods" (per task), "summary" (see :func:`summarize`), "inversion" (means, or
+    None without a model), "pictures" (one record per picture x task x N x method, with its hints) and
+    "outputs" (file paths).
+    """
+    pictures, skipped = load_pictures(cfg)
+    colorizer = _load_colorizer(cfg) if cfg.checkpoint is not None else None
+    note = "Model and baselines." if colorizer else "No --checkpoint given: only the baselines ran."
+    methods = {}
+    for task in cfg.tasks:
+        with_model = colorizer is not None
+        if with_model and colorizer.color is None:
+            note += f" The checkpoint has no color net, so the model was not run on the {task} task."
+            with_model = False
+        elif with_model and task == "sketch" and colorizer.inversion is None:
+            note += " The checkpoint has no inversion net, so the model was not run on the sketch task."
+            with_model = False
+        methods[task] = methods_for(task, with_model)
+    log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
+
+    # One untimed call per method first, so one-time costs (lazy imports, allocator warm-up) stay out of
+    # sec_per_img.
+    for task in cfg.tasks:
+        for method in methods[task]:
+            run_method(method, task, pictures[0], [], colorizer)
+
+    records: list[dict[str, Any]] = []
+    inversion_records: list[dict[str, float]] = []
+    contact_ids = {p.id for p in pictures[: cfg.contact_count]}
+    contact_rows: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
+    for number, picture in enumerate(pictures, start=1):
+        started = time.perf_counter()
+        candidates = hint_candidates(picture.color_u8, picture.line_u8)
+        target_l = metrics.lightness(picture.color_u8)
+        hints_by_n = {n: sample_hints(picture.color_u8, picture.line_u8, n, hint_seed(picture.id, n, cfg.seed),
+                                      candidates) for n in cfg.hints}
+        for task in cfg.tasks:
+            for n_hints, hints in hints_by_n.items():
+                shown = picture.id in contact_ids and n_hints == cfg.shown_hints
+                tiles = [("input", np.asarray(_mark_hints(picture.task_input(task), hints)))] if shown else []
+                for method in methods[task]:
+                    t0 = time.perf_counter()
+                    rgb_u8, l_estimate = run_method(method, task, picture, hints, colorizer)
+                    seconds = time.perf_counter() - t0
+                    record = {"id": picture.id, "task": task, "n_hints": n_hints, "hints_used": len(hints),
+                              "method": method, **metrics.all_metrics(rgb_u8, picture.color_u8), "sec": seconds,
+                              "hints": [[h.x, h.y, "#%02x%02x%02x" % tuple(h.color)] for h in hints]}
+                    records.append(record)
+                    if shown and method != "identity":
+                        tiles.append((method, rgb_u8))
+                    # The inversion net sees no hints: score its L estimate once per picture.
+                    if task == "sketch" and method == "net" and n_hints == cfg.hints[0]:
+                        line_as_l = picture.line_u8.astype(np.float64) / 255.0 * 100.0
+                        inversion_records.append({
+                            "id": picture.id,
+                            "model_psnr_l": metrics.l_psnr(l_estimate, target_l),
+                            "model_ssim_l": metrics.l_ssim(l_estimate, target_l),
+                            "identity_psnr_l": metrics.l_psnr(line_as_l, target_l),
+                            "identity_ssim_l": metrics.l_ssim(line_as_l, target_l),
+                        })
+                if shown:
+                    tiles.append(("target", picture.color_u8))
+                    contact_rows.append((f"{picture.id} {task} N={n_hints}", tiles))
+        log.info("picture %d/%d (%s) in %.2f s", number, len(pictures), picture.id, time.perf_counter() - started)
+
+    inversion = None
+    if inversion_records:
+        inversion = {
+            source: {metric: _mean([r[f"{source}_{metric}"] for r in inversion_records])
+                     for metric in ("psnr_l", "ssim_l")}
+            for source in ("model", "identity")
+        }
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    names = ("results.json", "results.md", "plot.png") + (("contact.png",) if contact_rows else ())
+    outputs = {name: str(cfg.out / name) for name in names}
+    results = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "note": note,
+        "n_pictures": len(pictures),
+        "skipped": skipped,
+        "methods": {task: list(names) for task, names in methods.items()},
+        "summary": summarize(records),
+        "inversion": inversion,
+        "inversion_pictures": inversion_records,
+        "pictures": records,
+        "outputs": outputs,
+    }
+    _write_text_atomic(cfg.out / "results.json", json.dumps(_json_safe(results), indent=1, allow_nan=False))
+    _write_text_atomic(cfg.out / "results.md", markdown_report(results))
+    save_plot(results["summary"], cfg.out / "plot.png")
+    if contact_rows:
+        save_contact_sheet(contact_rows, cfg.size, cfg.out / "contact.png")
+    return results
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sketchcolor.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, type=Path, help="JSONL manifest (paths relative to its folder)")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint folder; omit for baselines only")
+    parser.add_argument("--tasks", default="sketch,gray", help="comma-separated subset of sketch,gray")
+    parser.add_argument("--hints", default=",".join(map(str, DEFAULT_HINT_COUNTS)), help="comma-separated N")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pictures of the split")
+    parser.add_argument("--size", type=int, default=256, help="square page side in pixels")
+    parser.add_argument("--seed", type=int, default=0, help="mixed into every picture's hint seed")
+    parser.add_argument("--device", default="cpu", help="device for the model (cpu, cuda)")
+    parser.add_argument("--contact-count", type=int, default=4, help="pictures on the contact sheet")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    return parser
+
+
+def _split_list(text: str, name: str) -> list[str]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"--{name} needs a comma-separated list, got {text!r}")
+    return items
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        try:
+            hint_counts = tuple(int(n) for n in _split_list(args.hints, "hints"))
+        except ValueError:
+            raise ConfigError(f"--hints must be comma-separated integers, got {args.hints!r}") from None
+        cfg = EvalConfig(data=args.data, out=args.out, split=args.split, checkpoint=args.checkpoint,
+                         tasks=tuple(_split_list(args.tasks, "tasks")), hints=hint_counts, limit=args.limit,
+                         size=args.size, seed=args.seed, device=args.device, contact_count=args.contact_count)
+        results = run_evaluation(cfg)
+    except SketchcolorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(markdown_report(results), end="")
+    print(f"wrote {', '.join(results['outputs'].values())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

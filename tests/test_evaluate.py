@@ -1,0 +1,166 @@
+"""Tests for sketchcolor.evaluate: hint sampling rules, summaries and an end-to-end run on a tiny manifest."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from sketchcolor import evaluate
+from sketchcolor.errors import ConfigError
+
+SIZE = 48
+
+
+def _draw_pair(seed: int, size: int = SIZE) -> tuple[Image.Image, Image.Image]:
+    """(line art "L", color "RGB"): two flat-filled outlined shapes on white."""
+    rng = np.random.default_rng(seed)
+    line = Image.new("L", (size, size), 255)
+    color = Image.new("RGB", (size, size), (255, 255, 255))
+    boxes = [[4, 4, 26, 30], [22, 14, 44, 42]]
+    for box in boxes:
+        fill = tuple(int(c) for c in rng.integers(30, 220, 3))
+        ImageDraw.Draw(color).rectangle(box, fill=fill, outline=(0, 0, 0), width=2)
+        ImageDraw.Draw(line).rectangle(box, outline=0, width=2)
+    return line, color
+
+
+def _write_manifest(folder, count: int = 3, broken: bool = False):
+    (folder / "line").mkdir(parents=True)
+    (folder / "color").mkdir()
+    rows = []
+    for i in range(count):
+        line, color = _draw_pair(i)
+        line.save(folder / "line" / f"p{i}.png")
+        color.save(folder / "color" / f"p{i}.png")
+        rows.append({"id": f"p{i}", "base": f"p{i}", "split": "test", "line": f"line/p{i}.png",
+                     "color": f"color/p{i}.png", "flat": None, "source": "folder:test", "license": "CC0",
+                     "extractor": None})
+    rows.append({**rows[0], "id": "train0", "split": "train"})
+    if broken:
+        rows.append({**rows[0], "id": "missing", "line": "line/none.png"})
+    manifest = folder / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return manifest
+
+
+def _picture(seed: int = 0) -> evaluate.Picture:
+    line, color = _draw_pair(seed)
+    return evaluate.Picture("x", np.asarray(line), np.asarray(color))
+
+
+def test_hint_seed_is_stable_and_distinct():
+    assert evaluate.hint_seed("abc", 5) == evaluate.hint_seed("abc", 5)
+    seeds = {evaluate.hint_seed("abc", 5), evaluate.hint_seed("abc", 2), evaluate.hint_seed("abd", 5),
+             evaluate.hint_seed("abc", 5, seed=1)}
+    assert len(seeds) == 4
+
+
+def test_hint_candidates_follow_the_protocol():
+    picture = _picture()
+    candidates = evaluate.hint_candidates(picture.color_u8, picture.line_u8)
+    assert candidates.any()
+    assert not candidates[picture.line_u8 <= 128].any()  # never on a line
+    assert not candidates[np.all(picture.color_u8 >= 245, axis=2)].any()  # never on the page
+    assert not candidates[:3].any() and not candidates[-3:].any()
+    assert not candidates[:, :3].any() and not candidates[:, -3:].any()
+    # Flat 5x5 patch: pixels next to an outline (within 2 px of it) are excluded.
+    assert not candidates[8, 6] and candidates[15, 14]
+
+
+def test_sample_hints_are_distinct_candidates_with_target_colors():
+    picture = _picture()
+    candidates = evaluate.hint_candidates(picture.color_u8, picture.line_u8)
+    hints = evaluate.sample_hints(picture.color_u8, picture.line_u8, 10, seed=7)
+    assert len(hints) == 10
+    assert len({(h.x, h.y) for h in hints}) == 10
+    for hint in hints:
+        assert candidates[int(hint.y), int(hint.x)]
+        assert tuple(hint.color) == tuple(picture.color_u8[int(hint.y), int(hint.x)])
+    again = evaluate.sample_hints(picture.color_u8, picture.line_u8, 10, seed=7)
+    assert [(h.x, h.y) for h in again] == [(h.x, h.y) for h in hints]
+    assert evaluate.sample_hints(picture.color_u8, picture.line_u8, 0, seed=7) == []
+    many = evaluate.sample_hints(picture.color_u8, picture.line_u8, 10**6, seed=7)
+    assert len(many) == int(candidates.sum())
+
+
+def test_fit_on_page_centers_on_white():
+    page = evaluate.fit_on_page(Image.new("RGB", (40, 20), (0, 0, 0)), 20)
+    array = np.asarray(page)
+    assert page.size == (20, 20)
+    assert np.all(array[:5] == 255) and np.all(array[5:15] == 0) and np.all(array[15:] == 255)
+
+
+def test_config_rejects_bad_values(tmp_path):
+    with pytest.raises(ConfigError, match="allowed: sketch, gray"):
+        evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, tasks=("paint",))
+    with pytest.raises(ConfigError, match=">= 0"):
+        evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, hints=(-1,))
+
+
+def test_summarize_means_ignore_nan_and_keep_inf():
+    base = {"task": "gray", "n_hints": 1, "method": "levin", "hints_used": 1, "sec": 1.0,
+            "de2000": 2.0, "auc": 0.5, "ssim_l": 1.0, "colorfulness": 0.0, "colorfulness_target": 3.0}
+    records = [{**base, "psnr": 30.0}, {**base, "psnr": math.inf, "de2000": math.nan, "sec": 3.0}]
+    row = evaluate.summarize(records)["gray"]["1"]["levin"]
+    assert row["psnr"] == math.inf and row["de2000"] == 2.0 and row["sec_per_img"] == 2.0 and row["pictures"] == 2
+
+
+def _check_outputs(results, out):
+    for name in ("results.json", "results.md", "plot.png", "contact.png"):
+        assert (out / name).is_file(), name
+    stored = json.loads((out / "results.json").read_text())  # strict JSON: no NaN/Infinity tokens
+    assert stored["n_pictures"] == results["n_pictures"]
+    contact = Image.open(out / "contact.png")
+    assert contact.width >= 3 * SIZE
+    return stored
+
+
+def test_run_evaluation_baselines_end_to_end(tmp_path):
+    manifest = _write_manifest(tmp_path / "data", broken=True)
+    out = tmp_path / "out"
+    cfg = evaluate.EvalConfig(data=manifest, out=out, hints=(0, 2), size=SIZE, contact_count=2)
+    results = evaluate.run_evaluation(cfg)
+    stored = _check_outputs(results, out)
+    assert results["n_pictures"] == 3 and [s["id"] for s in results["skipped"]] == ["missing"]
+    assert "only the baselines" in results["note"]
+    assert results["methods"] == {"sketch": ["identity", "regionfill"], "gray": ["identity", "levin"]}
+    assert len(results["pictures"]) == 3 * 2 * 2 * 2
+    summary = results["summary"]
+    # Without hints the region fill is the line art itself.
+    assert summary["sketch"]["0"]["regionfill"]["psnr"] == pytest.approx(summary["sketch"]["0"]["identity"]["psnr"])
+    # Two hints in a two-region flat picture: the fill beats the bare line art, and Levin beats the gray.
+    assert summary["sketch"]["2"]["regionfill"]["de2000"] < summary["sketch"]["2"]["identity"]["de2000"]
+    assert summary["gray"]["2"]["levin"]["de2000"] < summary["gray"]["2"]["identity"]["de2000"]
+    # The same hints go to every method of a picture, whatever the task.
+    hints = {(r["id"], r["n_hints"]): r["hints"] for r in results["pictures"] if r["method"] == "identity"}
+    for record in results["pictures"]:
+        assert record["hints"] == hints[(record["id"], record["n_hints"])]
+    assert stored["summary"]["gray"]["2"]["levin"]["pictures"] == 3
+    markdown = (out / "results.md").read_text()
+    assert "| gray | 2 | levin |" in markdown and "| sketch | 0 | regionfill |" in markdown
+
+
+def test_run_evaluation_with_model(tmp_path, tiny_checkpoint):
+    manifest = _write_manifest(tmp_path / "data", count=2)
+    out = tmp_path / "out"
+    cfg = evaluate.EvalConfig(data=manifest, out=out, checkpoint=tiny_checkpoint, hints=(0, 2), size=SIZE,
+                              contact_count=1)
+    results = evaluate.run_evaluation(cfg)
+    _check_outputs(results, out)
+    assert results["methods"]["sketch"] == ["identity", "regionfill", "net", "net+cleanup"]
+    assert results["methods"]["gray"] == ["identity", "levin", "net", "net+cleanup"]
+    assert set(results["summary"]["gray"]["2"]) == {"identity", "levin", "net", "net+cleanup"}
+    assert set(results["inversion"]) == {"model", "identity"}
+    assert 0 <= results["inversion"]["identity"]["ssim_l"] <= 1
+
+
+def test_main_reports_bad_input_in_one_line(tmp_path, capsys):
+    manifest = _write_manifest(tmp_path / "data", count=1)
+    assert evaluate.main(["--data", str(manifest), "--out", str(tmp_path / "o"), "--tasks", "paint"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    code = evaluate.main(["--data", str(manifest), "--out", str(tmp_path / "o"), "--hints", "1", "--size", "32",
+                          "--tasks", "sketch"])
+    assert code == 0 and (tmp_path / "o" / "results.json").is_file()

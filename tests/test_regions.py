@@ -1,0 +1,154 @@
+"""Tests for sketchcolor.regions: labelling, the page, hint propagation and flat cleanup on drawn pictures."""
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from sketchcolor import regions
+from sketchcolor.errors import ImageError
+
+
+def _two_boxes(size: int = 64) -> np.ndarray:
+    """White page with two closed rectangles drawn in black (line width 2)."""
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([5, 5, 28, 28], outline=0, width=2)
+    draw.rectangle([34, 10, 58, 50], outline=0, width=2)
+    return np.array(image)
+
+
+def test_label_regions_counts_page_and_two_insides():
+    line = _two_boxes()
+    labels = regions.label_regions(line)
+    assert labels.dtype == np.int32
+    assert labels.max() == 3  # page + two box interiors
+    assert np.all(labels[line <= 128] == 0)
+    assert np.all(labels[line > 128] > 0)
+    assert labels[15, 15] != labels[30, 30] != labels[30, 45]
+
+
+def test_label_regions_is_four_connected():
+    line = np.full((5, 5), 255, np.uint8)
+    # A diagonal line of black pixels: its two sides touch only at corners.
+    line[np.arange(5), np.arange(5)] = 0
+    labels = regions.label_regions(line)
+    assert labels.max() == 2
+    assert labels[0, 4] != labels[4, 0]
+
+
+def test_label_regions_threshold_is_inclusive():
+    line = np.array([[128, 129]], np.uint8)
+    assert regions.label_regions(line).tolist() == [[0, 1]]
+
+
+def test_label_regions_rejects_rgb():
+    with pytest.raises(ImageError, match=r"\(H, W\)"):
+        regions.label_regions(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_gray_regions_splits_steps_but_keeps_gentle_shading():
+    gray = np.full((40, 40), 200, np.float32)
+    gray[:, 20:] = 100  # a step: two regions
+    gray[:, :20] += np.linspace(0, 20, 40)[:, None]  # gentle vertical shading: still one region
+    labels = regions.gray_regions(gray.astype(np.uint8))
+    assert labels.max() == 2
+    assert labels[0, 0] == labels[39, 0] != labels[0, 39]
+    # The step is a boundary on both sides.
+    assert np.all(labels[:, 19] == 0) and np.all(labels[:, 20] == 0)
+
+
+def test_gray_regions_level_step_splits_slow_gradient_and_drops_specks():
+    gray = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1))
+    labels = regions.gray_regions(gray, level_step=64)
+    assert labels.max() == 4
+    speckled = np.full((32, 32), 200, np.uint8)
+    speckled[10, 10] = 0
+    labels = regions.gray_regions(speckled, min_size=16)
+    assert labels.max() == 1
+    assert labels[10, 10] == 0
+
+
+def test_background_mask_is_the_white_border_region():
+    line = _two_boxes()
+    labels = regions.label_regions(line)
+    mask = regions.background_mask(labels, line)
+    assert mask[0, 0] and mask[63, 63]
+    assert not mask[15, 15] and not mask[30, 45]  # white insides, but not connected to the border
+    assert not mask[5, 5]  # lines are never background
+    color = np.stack([line] * 3, axis=2).copy()
+    color[line > 128] = (255, 200, 0)  # a colored page is not the page
+    assert not regions.background_mask(labels, color).any()
+
+
+def test_propagate_hints_fills_only_hinted_regions():
+    line = _two_boxes()
+    labels = regions.label_regions(line)
+    hint_ab = np.zeros((2, 64, 64), np.float32)
+    hint_mask = np.zeros((64, 64), bool)
+    hint_ab[:, 15, 15] = (40.0, -20.0)
+    hint_mask[15, 15] = True
+    hint_mask[5, 5] = True  # on a line: ignored
+    fill_ab, fill_mask = regions.propagate_hints(labels, hint_ab, hint_mask)
+    assert fill_ab.dtype == np.float32 and fill_mask.dtype == np.float32
+    inside = labels == labels[15, 15]
+    assert np.all(fill_mask[inside] == 1) and np.all(fill_mask[~inside] == 0)
+    assert np.allclose(fill_ab[:, inside], [[40.0], [-20.0]])
+    assert np.all(fill_ab[:, ~inside] == 0)
+
+
+def test_propagate_hints_uses_nearest_hint_within_region():
+    labels = np.ones((10, 20), np.int32)
+    labels[:, 10:] = 2
+    hint_ab = np.zeros((2, 10, 20), np.float32)
+    hint_mask = np.zeros((10, 20), bool)
+    hint_ab[:, 5, 0] = (10, 10)
+    hint_ab[:, 5, 9] = (-10, 30)
+    hint_mask[5, 0] = hint_mask[5, 9] = True
+    fill_ab, fill_mask = regions.propagate_hints(labels, hint_ab, hint_mask)
+    assert np.allclose(fill_ab[:, 0, 2], (10, 10))
+    assert np.allclose(fill_ab[:, 9, 7], (-10, 30))
+    # Region 2 is nearer to the hint at column 9 but holds no hint: it stays empty.
+    assert np.all(fill_mask[:, 10:] == 0) and np.all(fill_ab[:, :, 10:] == 0)
+
+
+def test_propagate_hints_without_hints_is_empty():
+    labels = regions.label_regions(_two_boxes())
+    fill_ab, fill_mask = regions.propagate_hints(labels, np.ones((2, 64, 64)), np.zeros((64, 64), bool))
+    assert not fill_ab.any() and not fill_mask.any()
+
+
+def test_cleanup_flat_makes_regions_uniform_and_leaves_label_zero():
+    labels = np.zeros((6, 6), np.int32)
+    labels[:, :3] = 1
+    labels[:, 4:] = 2
+    ab = np.random.default_rng(0).normal(size=(2, 6, 6)).astype(np.float32)
+    for statistic in ("median", "mean"):
+        out = regions.cleanup_flat(ab, labels, statistic=statistic)
+        assert np.allclose(out[:, :, 3], ab[:, :, 3])  # label 0 untouched
+        for region in (1, 2):
+            values = out[:, labels == region]
+            assert np.allclose(values, values[:, :1])
+        reference = np.median if statistic == "median" else np.mean
+        assert np.allclose(out[0, 0, 0], reference(ab[0][labels == 1]), atol=1e-5)
+
+
+def test_region_functions_are_fast_at_256():
+    rng = np.random.default_rng(0)
+    image = Image.new("L", (256, 256), 255)
+    draw = ImageDraw.Draw(image)
+    for x, y, r in rng.integers(10, 246, size=(25, 3)):
+        draw.ellipse([x - r % 40, y - r % 40, x + r % 40, y + r % 40], outline=0, width=2)
+    line = np.array(image)
+    hint_ab = rng.normal(0, 30, size=(2, 256, 256)).astype(np.float32)
+    hint_mask = np.zeros((256, 256), bool)
+    hint_mask[rng.integers(0, 256, 20), rng.integers(0, 256, 20)] = True
+    start = time.perf_counter()
+    for _ in range(10):
+        labels = regions.label_regions(line)
+        regions.propagate_hints(labels, hint_ab, hint_mask)
+        regions.gray_regions(line)
+    per_sample_ms = (time.perf_counter() - start) / 10 * 1000
+    # A few ms on an idle core; the generous bound only catches accidental per-pixel Python loops.
+    assert per_sample_ms < 100
