@@ -1,0 +1,395 @@
+"""Tests of the Gradio page: the callbacks called directly (with a fake colorizer), the .ora writer, the page's
+wiring, and one API round trip through gradio_client against a real server with the tiny random checkpoint."""
+
+import io
+import logging
+import socket
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from sketchcolor import demo as D
+from sketchcolor.errors import CheckpointError, ConfigError, HintError, ImageError
+
+gr = pytest.importorskip("gradio")
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+@dataclass
+class FakeResult:
+    image: Image.Image
+    mode: str
+    l_estimate: Image.Image
+    flat: Image.Image
+    lines: Image.Image
+    hints: list = field(default_factory=list)
+    seconds: float = 0.01
+
+
+class FakeColorizer:
+    """The Colorizer contract without a model: paints the page orange and records what it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net"):
+        rgb_u8 = np.asarray(image)
+        self.calls.append({"shape": rgb_u8.shape, "hints": list(hints or []), "mode": mode, "cleanup": cleanup})
+        gray = Image.fromarray(rgb_u8).convert("L")
+        height, width = rgb_u8.shape[:2]
+        flat = Image.new("RGB", (width, height), (240, 140, 0))
+        shade = np.linspace(0.5, 1.0, width, dtype=np.float32)[None, :, None]
+        lines = np.asarray(gray, np.float32)[..., None] / 255
+        colored = (np.asarray(flat, np.float32) * shade * lines).round().astype(np.uint8)
+        return FakeResult(Image.fromarray(colored), "sketch", gray, flat, gray, list(hints or []))
+
+    def suggest_colors(self, image, x, y, mode="auto", hints=None, k=5):
+        self.calls.append({"x": x, "y": y, "mode": mode, "hints": list(hints or []), "k": k})
+        return [("#e03020", 0.5), ("#3aa655", 0.3), ("#2f7fd8", 0.2)][:k]
+
+
+def line_drawing(width: int = 96, height: int = 64) -> np.ndarray:
+    """(H, W, 3) uint8: a black rectangle and circle outline on white."""
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([8, 8, 40, 50], outline="black", width=2)
+    draw.ellipse([50, 10, 88, 48], outline="black", width=2)
+    return np.asarray(img)
+
+
+def editor_value(picture_u8: np.ndarray, strokes: list[tuple[tuple[int, int, int, int], str]] = ()) -> dict:
+    """What gr.ImageEditor(type="numpy", image_mode="RGBA") hands a callback: RGBA background, layers, composite."""
+    height, width = picture_u8.shape[:2]
+    background = np.dstack([picture_u8, np.full((height, width), 255, np.uint8)])
+    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for box, color in strokes:
+        draw.line(box, fill=color, width=3)
+    return {"background": background, "layers": [np.asarray(layer)], "composite": background}
+
+
+# ---------------------------------------------------------------------------------------------- pure callbacks
+@pytest.mark.parametrize("text, expected", [
+    ("#E03020", "#e03020"), ("e03020", "#e03020"), ("#fa0", "#ffaa00"), ("#e03020ff", "#e03020"),
+    ("rgb(224, 48, 32)", "#e03020"), ("rgba(224, 48, 32, 0.5)", "#e03020"), (" rgba(0,0,0,1) ", "#000000"),
+])
+def test_normalize_color_accepts_what_the_page_sends(text, expected):
+    assert D.normalize_color(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "red", "#12345", "rgb(300, 0, 0)", None, "#ggg"])
+def test_normalize_color_refuses_other_text(text):
+    with pytest.raises(HintError, match="expected #rrggbb"):
+        D.normalize_color(text)
+
+
+def test_picture_from_editor_composites_transparency_on_white():
+    picture = line_drawing()
+    editor = editor_value(picture)
+    editor["background"][:10, :10, 3] = 0  # a transparent corner with black color values underneath
+    editor["background"][:10, :10, :3] = 0
+    out = D.picture_from_editor(editor)
+    assert out.shape == (64, 96, 3) and out.dtype == np.uint8
+    assert (out[:10, :10] == 255).all()
+    assert np.array_equal(out[10:, 10:], picture[10:, 10:])
+
+
+@pytest.mark.parametrize("editor", [None, {"background": None, "layers": [], "composite": None}])
+def test_picture_from_editor_without_picture_says_what_to_do(editor):
+    with pytest.raises(ImageError, match="upload a picture or pick an example"):
+        D.picture_from_editor(editor)
+
+
+def test_too_large_picture_is_refused_with_a_readable_message():
+    editor = editor_value(line_drawing(96, 64))
+    with pytest.raises(ImageError, match=r"96×64 .*at most 0\.0 megapixels, so scale it down"):
+        D.picture_from_editor(editor, max_pixels=96 * 64 - 1)
+    assert D.picture_from_editor(editor, max_pixels=96 * 64).shape == (64, 96, 3)
+
+
+def test_hints_from_editor_follow_painted_strokes():
+    editor = editor_value(line_drawing(), [((12, 30, 36, 30), "#e03020"), ((60, 28, 80, 28), "#2f7fd8")])
+    hints = D.hints_from_editor(editor)
+    assert hints
+    colors = {h.color for h in hints}
+    assert colors <= {(224, 48, 32), (47, 127, 216)} and len(colors) == 2
+    for h in hints:
+        assert 27 <= h.y <= 33
+        assert (10 <= h.x <= 38) if h.color == (224, 48, 32) else (58 <= h.x <= 82)
+
+
+def test_hints_from_editor_empty_layers_give_no_hints():
+    assert D.hints_from_editor(editor_value(line_drawing())) == []
+    assert D.hints_from_editor(None) == []
+
+
+def test_hints_from_editor_scales_a_layer_of_another_size():
+    editor = editor_value(line_drawing(96, 64))
+    small = Image.new("RGBA", (48, 32), (0, 0, 0, 0))
+    ImageDraw.Draw(small).rectangle([10, 10, 14, 14], fill=(0, 200, 0, 255))
+    editor["layers"] = [np.asarray(small)]
+    hints = D.hints_from_editor(editor)
+    assert hints and all(18 <= h.x <= 31 and 18 <= h.y <= 31 for h in hints)
+
+
+def test_hints_from_editor_refuses_a_layer_without_alpha():
+    editor = editor_value(line_drawing())
+    editor["layers"] = [np.zeros((64, 96, 3), np.uint8)]
+    with pytest.raises(ImageError, match="RGBA"):
+        D.hints_from_editor(editor)
+
+
+def test_clicks_add_points_and_replace_a_point_at_the_same_place():
+    rows = D.add_point([], 10.4, 20.6, "#E03020", width=96, height=64)
+    assert rows == [[10, 21, "#e03020"]]
+    rows = D.add_point(rows, 50, 30, "rgba(47, 127, 216, 1)", width=96, height=64)
+    rows = D.add_point(rows, 10, 21, "#3aa655", width=96, height=64)
+    assert rows == [[50, 30, "#2f7fd8"], [10, 21, "#3aa655"]]
+    hints = D.points_to_hints(rows)
+    assert [(h.x, h.y, h.color) for h in hints] == [(50, 30, (47, 127, 216)), (10, 21, (58, 166, 85))]
+
+
+def test_click_outside_the_picture_or_with_a_bad_color_is_refused():
+    with pytest.raises(HintError, match=r"\(96, 3\) is outside the 96×64 picture"):
+        D.add_point([], 96, 3, "#000000", width=96, height=64)
+    with pytest.raises(HintError, match="bad color"):
+        D.add_point([], 5, 5, "not a color", width=96, height=64)
+
+
+def test_points_table_accepts_gradio_shapes_and_names_bad_rows():
+    table = {"headers": D.POINT_HEADERS, "data": [["", "", ""], [3, 4.0, "#ABCDEF"], [None, None, None]]}
+    assert D.points_to_rows(table) == [[3, 4, "#abcdef"]]
+    assert D.points_to_rows(None) == []
+    with pytest.raises(HintError, match="point 2: x and y must be numbers"):
+        D.points_to_rows([[1, 2, "#000000"], ["left", 2, "#000000"]])
+    with pytest.raises(HintError, match="point 1: bad color"):
+        D.points_to_rows([[1, 2, "blue-ish"]])
+
+
+def test_draw_points_marks_each_point_in_its_color():
+    picture = line_drawing()
+    marked = D.draw_points(picture, [[30, 30, "#e03020"]])
+    assert tuple(marked[30, 30]) == (224, 48, 32)
+    assert np.array_equal(marked[0, 95], picture[0, 95])
+    assert np.array_equal(D.draw_points(picture, []), picture)
+
+
+def test_suggest_at_passes_strokes_and_points_as_hints():
+    fake = FakeColorizer()
+    editor = editor_value(line_drawing(), [((12, 30, 36, 30), "#e03020")])
+    out = D.suggest_at(fake, editor, [[70, 30, "#2f7fd8"]], 60, 20, "sketch", k=2)
+    assert out == [("#e03020", 0.5), ("#3aa655", 0.3)]
+    call = fake.calls[-1]
+    assert (call["x"], call["y"], call["mode"], call["k"]) == (60, 20, "sketch", 2)
+    assert (70.0, 30.0, (47, 127, 216)) in {(h.x, h.y, h.color) for h in call["hints"]}
+    assert any(h.color == (224, 48, 32) for h in call["hints"])
+    assert D.suggestion_choices(out) == [("#e03020 · 50%", "#e03020"), ("#3aa655 · 30%", "#3aa655")]
+    assert D.swatches_html(out).count("background:#") == 2
+
+
+def test_colorize_picture_returns_images_and_downloads(tmp_path):
+    fake = FakeColorizer()
+    editor = editor_value(line_drawing(), [((12, 30, 36, 30), "#e03020")])
+    out = D.colorize_picture(fake, editor, [[70, 30, "#2f7fd8"]], "sketch", True, out_dir=tmp_path)
+    assert fake.calls[-1]["mode"] == "sketch" and fake.calls[-1]["cleanup"] is True
+    assert len(fake.calls[-1]["hints"]) >= 2
+    assert out.image_u8.shape == (64, 96, 3) and out.l_estimate_u8.shape == (64, 96)
+    assert out.flat_u8.shape == (64, 96, 3)
+    with Image.open(out.png_path) as png:
+        assert png.size == (96, 64) and np.array_equal(np.asarray(png.convert("RGB")), out.image_u8)
+    assert zipfile.is_zipfile(out.ora_path)
+
+
+def test_colorize_picture_without_picture_raises_image_error(tmp_path):
+    with pytest.raises(ImageError):
+        D.colorize_picture(FakeColorizer(), None, [], out_dir=tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------- OpenRaster
+def test_ora_file_reads_back_with_its_layers(tmp_path):
+    fake = FakeColorizer()
+    result = fake.colorize(line_drawing(300, 200))
+    path = D.write_ora(tmp_path / "sub" / "x.ora", D.result_layers(result), result.image)
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
+        assert archive.read("mimetype") == b"image/openraster"
+        root = ElementTree.fromstring(archive.read("stack.xml"))
+        assert (root.tag, root.get("w"), root.get("h")) == ("image", "300", "200")
+        layers = root.find("stack").findall("layer")
+        assert [el.get("name") for el in layers] == ["lines", "shading", "flats"]
+        assert [el.get("composite-op") for el in layers] == ["svg:multiply", "svg:multiply", "svg:src-over"]
+
+        def png(name):
+            return Image.open(io.BytesIO(archive.read(name)))
+
+        images = {el.get("name"): png(el.get("src")) for el in layers}
+        assert all(im.size == (300, 200) and im.mode == "RGBA" for im in images.values())
+        assert np.array_equal(np.asarray(images["flats"].convert("RGB")), np.asarray(result.flat))
+        assert np.array_equal(np.asarray(images["lines"].convert("L")), np.asarray(result.lines))
+        merged = png("mergedimage.png")
+        assert np.array_equal(np.asarray(merged.convert("RGB")), np.asarray(result.image))
+        thumb = png("Thumbnails/thumbnail.png")
+        assert max(thumb.size) == 256 and thumb.size[0] / thumb.size[1] == pytest.approx(1.5, abs=0.02)
+        # The layers recombine (multiply) into the merged picture, up to rounding of the shading ratio.
+        recombined = (np.asarray(images["flats"].convert("L"), np.float32)
+                      * np.asarray(images["shading"].convert("L"), np.float32) / 255
+                      * np.asarray(images["lines"].convert("L"), np.float32) / 255)
+        assert np.abs(recombined - np.asarray(result.image.convert("L"), np.float32)).mean() < 3.0
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_write_ora_refuses_mismatched_layers(tmp_path):
+    merged = Image.new("RGB", (10, 10))
+    with pytest.raises(ImageError, match="layer 'a'"):
+        D.write_ora(tmp_path / "x.ora", [D.OraLayer("a", Image.new("L", (9, 10)))], merged)
+    with pytest.raises(ImageError, match="at least one layer"):
+        D.write_ora(tmp_path / "x.ora", [], merged)
+    assert not (tmp_path / "x.ora").exists()
+
+
+# ---------------------------------------------------------------------------------------------- page plumbing
+def test_for_people_turns_errors_into_short_messages(caplog):
+    def bad_input():
+        raise HintError("point 3: bad color 'x'; expected #rrggbb")
+
+    def crash():
+        raise RuntimeError("tensor shape mismatch deep inside")
+
+    with pytest.raises(gr.Error) as info:
+        D.for_people(bad_input)()
+    assert info.value.message == "point 3: bad color 'x'; expected #rrggbb"
+    with caplog.at_level(logging.ERROR, logger="sketchcolor.demo"), pytest.raises(gr.Error) as info:
+        D.for_people(crash)()
+    assert info.value.message == D.GENERIC_ERROR and "tensor" not in info.value.message
+    assert "tensor shape mismatch" in caplog.text
+    assert D.for_people(lambda a, b=1: a + b)(1, b=2) == 3
+
+
+def test_scratch_dir_prunes_old_runs_and_cleans_up():
+    scratch = D.ScratchDir(max_age_s=0.0)
+    first = scratch.new_run()
+    (first / "x.png").write_bytes(b"x")
+    second = scratch.new_run()
+    assert second.is_dir() and not first.exists()
+    scratch.cleanup()
+    assert not scratch.root.exists()
+
+
+def test_find_examples_lists_pictures_only(tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "b.png")
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.jpg")
+    (tmp_path / "LICENSE.txt").write_text("CC BY-SA")
+    assert [p.name for p in D.find_examples(tmp_path)] == ["a.jpg", "b.png"]
+    assert D.find_examples(tmp_path / "missing") == [] and D.find_examples(None) == []
+
+
+def test_build_demo_wires_the_page(tmp_path):
+    Image.fromarray(line_drawing()).save(tmp_path / "drawing.png")
+    demo = D.build_demo(FakeColorizer(), max_upload_mb=2, examples=[tmp_path / "drawing.png"], concurrency_limit=3)
+    assert isinstance(demo, gr.Blocks)
+    assert demo.max_file_size == 2 * 1024 * 1024
+    config = demo.get_config_file()
+    public = [d.get("api_name") for d in config["dependencies"] if d.get("api_visibility") == "public"]
+    assert public == ["colorize"]
+    assert demo._queue.default_concurrency_limit == 3
+    editor = next(c for c in config["components"] if c["type"] == "imageeditor")
+    assert editor["props"]["image_mode"] == "RGBA" and editor["props"]["format"] == "png"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "70000"], "--port"),
+    (["--max-pixels", "0"], "must be positive"),
+    (["--examples", "/nonexistent/folder"], "not a folder"),
+])
+def test_main_refuses_bad_options_before_loading_anything(argv, message):
+    with pytest.raises(ConfigError, match=message):
+        D.main(argv)
+
+
+def test_main_reports_a_bad_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError):
+        D.main(["--checkpoint", str(tmp_path / "nothing-here")])
+
+
+def test_main_defaults_to_loopback():
+    args = D.build_parser().parse_args([])
+    assert (args.host, args.port, args.checkpoint) == ("127.0.0.1", 7860, None)
+
+
+# ---------------------------------------------------------------------------------------------- API round trip
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint):
+    """The page served on a free loopback port with the real Colorizer and the tiny random checkpoint."""
+    from sketchcolor.pipeline import Colorizer
+
+    colorizer = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+    port = free_port()
+    demo = D.launch(colorizer, "127.0.0.1", port, max_pixels=200_000, max_upload_mb=0.05, prevent_thread_lock=True,
+                    quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside gradio
+def test_api_colorize_round_trip(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "drawing.png"
+    Image.fromarray(line_drawing(160, 120)).save(path)
+    client = Client(server, verbose=False)
+    editor = {"background": handle_file(str(path)), "layers": [], "composite": None}
+    table = {"headers": D.POINT_HEADERS, "data": [[20, 30, "#e03020"], [110, 60, "#2f7fd8"]]}
+    result, l_estimate, flat, png_path, ora_path, status = client.predict(
+        editor, table, "sketch", False, api_name="/colorize")
+    assert status.startswith("Colored as line art in")
+    with Image.open(result) as im:
+        assert im.size == (160, 120)
+    with Image.open(png_path) as im:
+        assert im.size == (160, 120)
+    with zipfile.ZipFile(ora_path) as archive:
+        assert archive.namelist()[0] == "mimetype"
+        assert "stack.xml" in archive.namelist()
+
+
+@pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+def test_api_shows_readable_errors(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (600, 400), "white").save(big)
+    client = Client(server, verbose=False)
+    editor = {"background": handle_file(str(big)), "layers": [], "composite": None}
+    with pytest.raises(Exception, match="this page accepts at most 0.2 megapixels"):
+        client.predict(editor, {"headers": D.POINT_HEADERS, "data": []}, "auto", False, api_name="/colorize")
+    small = tmp_path / "small.png"
+    Image.fromarray(line_drawing()).save(small)
+    editor = {"background": handle_file(str(small)), "layers": [], "composite": None}
+    bad_points = {"headers": D.POINT_HEADERS, "data": [[500, 5, "#e03020"]]}
+    with pytest.raises(Exception, match=r"outside|out of"):
+        client.predict(editor, bad_points, "auto", False, api_name="/colorize")
+
+
+
+def test_api_refuses_uploads_over_the_size_limit(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    noisy = tmp_path / "noisy.png"  # random pixels do not compress: about 120 KB, over the 0.05 MB limit
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)).save(noisy)
+    assert noisy.stat().st_size > 0.05 * 1024 * 1024
+    client = Client(server, verbose=False)
+    editor = {"background": handle_file(str(noisy)), "layers": [], "composite": None}
+    with pytest.raises(Exception, match="(?i)file size|too large"):
+        client.predict(editor, {"headers": D.POINT_HEADERS, "data": []}, "auto", False, api_name="/colorize")

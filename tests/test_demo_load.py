@@ -1,0 +1,67 @@
+"""Load on the page's API: 20 concurrent /colorize requests through gradio_client all succeed (the queue holds
+the ones beyond the concurrency limit); prints p50 / p95 latency."""
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sketchcolor import demo as D
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),  # pandas deprecations inside gradio
+]
+
+REQUESTS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_twenty_concurrent_requests_all_succeed(tiny_checkpoint, tmp_path, capsys):
+    from gradio_client import Client, handle_file
+
+    from conftest import draw_line_art
+    from sketchcolor.pipeline import Colorizer
+
+    colorizer = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+    paths = []
+    for seed in range(4):
+        path = tmp_path / f"drawing{seed}.png"
+        draw_line_art(320, 240, seed=seed).save(path)
+        paths.append(path)
+    port = free_port()
+    demo = D.launch(colorizer, "127.0.0.1", port, concurrency_limit=2, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+
+        def one_request(i: int) -> tuple[float, str]:
+            editor = {"background": handle_file(str(paths[i % len(paths)])), "layers": [], "composite": None}
+            table = {"headers": D.POINT_HEADERS, "data": [[40 + 10 * (i % 5), 60, "#2f7fd8"]]}
+            start = time.perf_counter()
+            result = client.predict(editor, table, "sketch", i % 2 == 0, api_name="/colorize")
+            return time.perf_counter() - start, result[0]
+
+        wall = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
+            outcomes = list(pool.map(one_request, range(REQUESTS)))
+        wall = time.perf_counter() - wall
+    finally:
+        demo.close()
+
+    latencies = np.array([seconds for seconds, _ in outcomes])
+    for _, image_path in outcomes:
+        with Image.open(image_path) as im:
+            assert im.size == (320, 240)
+    p50, p95 = np.percentile(latencies, [50, 95])
+    with capsys.disabled():
+        print(f"\n[demo load] {REQUESTS} concurrent /colorize requests (320x240, concurrency 2): "
+              f"p50 {p50:.2f} s, p95 {p95:.2f} s, max {latencies.max():.2f} s, wall {wall:.2f} s")
+    assert len(outcomes) == REQUESTS
