@@ -15,9 +15,11 @@ Background regions (near-white, connected to the border) stay white unless a hin
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -105,32 +107,42 @@ def _working_shape(height: int, width: int, working_size: int, multiple: int) ->
     return h, w, h_pad, w_pad
 
 
-def fit_to_gamut(l: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Tensor:
+@lru_cache(maxsize=1)
+def _max_chroma_table(n_l: int = 101, n_hue: int = 360) -> torch.Tensor:
+    """(n_l, n_hue) float32: the largest in-sRGB chroma at each L (0..100) and hue angle (0..2π), by bisection."""
+    l = torch.linspace(0, 100, n_l, dtype=torch.float64)[:, None].expand(n_l, n_hue)
+    hue = torch.arange(n_hue, dtype=torch.float64)[None, :].expand(n_l, n_hue) * (2 * math.pi / n_hue)
+    lo = torch.zeros(n_l, n_hue, dtype=torch.float64)
+    hi = torch.full((n_l, n_hue), 200.0, dtype=torch.float64)
+    for _ in range(24):
+        mid = (lo + hi) / 2
+        rgb = C.lab_to_rgb(torch.stack([l, mid * torch.cos(hue), mid * torch.sin(hue)]), clip=False)
+        ok = ((rgb >= 0) & (rgb <= 1)).all(0)
+        lo = torch.where(ok, mid, lo)
+        hi = torch.where(ok, hi, mid)
+    return lo.float()
+
+
+def fit_to_gamut(l: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """Lab -> sRGB in [0, 1], keeping L and hue and reducing chroma where the color falls outside sRGB.
 
     l: (H, W) L in [0, 100]; ab: (2, H, W) Lab units. Returns rgb (3, H, W). Clipping RGB would change the
-    lightness; a per-pixel bisection on the chroma scale keeps it (to float precision, since neutral grays are
-    always in gamut).
+    lightness; instead the chroma is capped at the largest in-gamut chroma for the pixel's L and hue, read from a
+    table (the smallest of the four surrounding entries, so the cap errs on the safe side; a final clip only
+    trims float error).
     """
-    lab = torch.cat([l[None], ab], 0)
-    rgb = C.lab_to_rgb(lab, clip=False)
-    eps = 1e-6
-    bad = ((rgb < -eps) | (rgb > 1 + eps)).any(0)
-    if bad.any():
-        idx = bad.nonzero(as_tuple=True)
-        l_bad = l[idx]
-        ab_bad = ab[:, idx[0], idx[1]]
-        lo = torch.zeros_like(l_bad)
-        hi = torch.ones_like(l_bad)
-        for _ in range(steps):
-            mid = (lo + hi) / 2
-            trial = C.lab_to_rgb(torch.cat([l_bad[None], ab_bad * mid], 0)[:, None, :], clip=False)[:, 0]
-            ok = ((trial >= -eps) & (trial <= 1 + eps)).all(0)
-            lo = torch.where(ok, mid, lo)
-            hi = torch.where(ok, hi, mid)
-        fixed = C.lab_to_rgb(torch.cat([l_bad[None], ab_bad * lo], 0)[:, None, :], clip=False)[:, 0]
-        rgb[:, idx[0], idx[1]] = fixed
-    return rgb.clamp_(0, 1)
+    table = _max_chroma_table()
+    n_l, n_hue = table.shape
+    chroma = torch.hypot(ab[0], ab[1])
+    hue = torch.atan2(ab[1], ab[0]).remainder(2 * math.pi) * (n_hue / (2 * math.pi))
+    li = (l.clamp(0, 100) * ((n_l - 1) / 100)).floor().long().clamp_(0, n_l - 2)
+    hj = hue.floor().long().remainder_(n_hue)
+    hj1 = (hj + 1).remainder_(n_hue)
+    cap = torch.minimum(torch.minimum(table[li, hj], table[li, hj1]),
+                        torch.minimum(table[li + 1, hj], table[li + 1, hj1]))
+    scale = (cap / chroma.clamp_min(1e-6)).clamp_(max=1.0)
+    lab = torch.cat([l[None], ab * scale[None]], 0)
+    return C.lab_to_rgb(lab, clip=True)
 
 
 def _to_u8(rgb: torch.Tensor) -> np.ndarray:
@@ -291,8 +303,7 @@ class Colorizer:
             labels = gray_regions(gray_small)
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
         fill_ab, fill_mask = propagate_hints(labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
-        out = {"l_small": l_small, "labels": labels, "fill_ab": fill_ab, "fill_mask": fill_mask,
-               "hint_mask": hint_mask[0].numpy(), "gray_small": gray_small}
+        out = {"l_small": l_small}
         if self.color is None:
             raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
 
@@ -311,12 +322,6 @@ class Colorizer:
         if want_logits:
             out["logits"] = self.color.bin_logits_full(x)[0, :, :h, :w].float()
         return out
-
-    def _background(self, labels: np.ndarray, gray_small: np.ndarray, hinted: np.ndarray) -> np.ndarray:
-        """Bool (h, w): page regions (light, touching the border) that no hint filled."""
-        from sketchcolor.regions import background_mask
-
-        return background_mask(labels, gray_small) & ~(hinted > 0)
 
     # ------------------------------------------------------------------ public API
     @torch.inference_mode()
@@ -370,7 +375,7 @@ class Colorizer:
 
     def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
                       temperature: float, cleanup: bool) -> ColorizeResult:
-        from sketchcolor.regions import cleanup_flat
+        from sketchcolor.regions import background_mask, gray_regions, label_regions
 
         height, width = gray_full.shape
         lab_l_full = None
@@ -378,25 +383,26 @@ class Colorizer:
             # L of the input itself; a color input is thereby converted to gray first.
             lab_l_full = self._l_full(rgb_img)
         small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature)
-        labels = small["labels"]
-        ab_small = small["ab_small"].cpu()
-        background = self._background(labels, small["gray_small"], small["fill_mask"])
-        ab_small[:, torch.from_numpy(background)] = 0.0
-        flat_ab = torch.from_numpy(cleanup_flat(ab_small.numpy(), labels))
-        if cleanup:
-            ab_small = flat_ab.clone()
-        l_small = small["l_small"].cpu()
+        l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if mode == "sketch" else lab_l_full
+        ab_full = self._upsample(small["ab_small"].cpu(), height, width)
+
+        # Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
+        labels = label_regions(gray_full) if mode == "sketch" else gray_regions(gray_full)
+        page = background_mask(labels, gray_full)
+        hinted = np.unique(labels[[min(height - 1, int(h.y)) for h in hint_list], [min(width - 1, int(h.x)) for h in hint_list]])
+        page &= ~np.isin(labels, hinted[hinted > 0])
+        page_t = torch.from_numpy(page)
+        ab_full[:, page_t] = 0.0  # the white page stays white unless a hint lands on it
         if mode == "sketch":
-            l_full = self._upsample(l_small[None], height, width)[0]
-        else:
-            l_full = lab_l_full
-        ab_full = self._upsample(ab_small, height, width)
+            l_full[page_t] = 100.0
+        flat_ab = torch.from_numpy(self._region_mean(ab_full.numpy(), labels))
+        if cleanup:
+            ab_full = flat_ab
         rgb_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
         del ab_full
-        # Flat colors: one color per region at a mid-light L so hues read clearly, lines and shading removed.
-        flat_l = torch.from_numpy(self._region_mean(l_small.numpy(), labels)).float()
-        flat_u8 = self._recombine(self._upsample(flat_l[None], height, width, "nearest")[0],
-                                  self._upsample(flat_ab, height, width, "nearest"), None)
+        # Flat colors: one Lab color per region (mean L too), lines and shading removed.
+        flat_l = torch.from_numpy(self._region_mean(l_full.numpy()[None], labels)[0])
+        flat_u8 = self._recombine(flat_l, flat_ab, None)
         lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
         return ColorizeResult(
             image=Image.fromarray(rgb_u8, "RGB"),
@@ -409,16 +415,18 @@ class Colorizer:
 
     @staticmethod
     def _region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Replace each labelled region's values by their mean (label 0, the lines, keeps its values)."""
-        from scipy import ndimage
-
+        """(C, H, W) values -> each labelled region's pixels set to the region's mean; label 0 keeps its values."""
         n = int(labels.max())
-        if n == 0:
-            return values
-        means = ndimage.mean(values, labels=labels, index=np.arange(1, n + 1))
         out = values.copy()
-        inside = labels > 0
-        out[inside] = np.asarray(means, dtype=values.dtype)[labels[inside] - 1]
+        if n == 0:
+            return out
+        flat_labels = labels.ravel()
+        inside = flat_labels > 0
+        counts = np.maximum(np.bincount(flat_labels, minlength=n + 1), 1)
+        for channel in out:
+            flat = channel.reshape(-1)
+            means = np.bincount(flat_labels, weights=flat, minlength=n + 1) / counts
+            flat[inside] = means[flat_labels[inside]]
         return out
 
     @staticmethod

@@ -1,0 +1,270 @@
+"""Tests for sketchcolor.train: config handling, schedule, trainer state, run folders, exact resume, NaN guard,
+and (slow) overfitting a handful of synthetic pairs on CPU."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from sketchcolor import train as T
+from sketchcolor.errors import CheckpointError, ConfigError
+
+TINY_SET = [
+    "--set", "model.inversion.width=8", "--set", "model.inversion.stem_width=8", "--set", "model.inversion.levels=2",
+    "--set", "model.inversion.max_width=16",
+    "--set", "model.color.width=8", "--set", "model.color.levels=2", "--set", "model.color.max_width=16",
+    "--set", "model.color.head_width=16",
+    "--set", "data.size=32", "--set", "data.prior_samples=8", "--set", "data.val_samples=2",
+    "--set", "optim.warmup_steps=2",
+]
+
+PALETTE = [(220, 40, 40), (40, 160, 60), (40, 80, 220), (240, 200, 30), (160, 60, 200), (250, 140, 20)]
+
+
+def make_manifest(folder: Path, n: int = 8, size: int = 64, seed: int = 0, val: int = 2) -> Path:
+    """``n`` train + ``val`` val pairs: coloured shapes with black outlines on white, and their outlines alone."""
+    rng = np.random.default_rng(seed)
+    (folder / "line").mkdir(parents=True, exist_ok=True)
+    (folder / "color").mkdir(exist_ok=True)
+    lines = []
+    for i in range(n + val):
+        color = Image.new("RGB", (size, size), (255, 255, 255))
+        line = Image.new("L", (size, size), 255)
+        dc, dl = ImageDraw.Draw(color), ImageDraw.Draw(line)
+        for _ in range(2):
+            x0, y0 = (int(v) for v in rng.integers(2, size // 2, 2))
+            x1, y1 = (int(v) for v in rng.integers(size // 2 + 4, size - 3, 2))
+            fill = PALETTE[int(rng.integers(len(PALETTE)))]
+            shape = dc.ellipse if rng.random() < 0.5 else dc.rectangle
+            shape([x0, y0, x1, y1], fill=fill, outline=(0, 0, 0), width=2)
+            (dl.ellipse if shape == dc.ellipse else dl.rectangle)([x0, y0, x1, y1], outline=0, width=2)
+        pid = f"p{i:03d}"
+        color.save(folder / "color" / f"{pid}.png")
+        line.save(folder / "line" / f"{pid}.png")
+        lines.append(json.dumps({"id": pid, "base": pid, "split": "train" if i < n else "val",
+                                 "line": f"line/{pid}.png", "color": f"color/{pid}.png", "flat": None,
+                                 "source": "folder:test", "license": "CC0", "extractor": None}))
+    path = folder / "manifest.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> Path:
+    return make_manifest(tmp_path_factory.mktemp("data"), n=8, size=32)
+
+
+def run_args(manifest: Path, out: Path, stage: str, steps: int, *extra: str) -> list[str]:
+    return ["--stage", stage, "--data", str(manifest), "--out", str(out), "--max-steps", str(steps),
+            "--batch-size", "4", "--workers", "0", "--device", "cpu", "--no-progress", *TINY_SET,
+            "--set", "log_every=1", "--set", "sample_every=1000", "--set", "checkpoint_every=1000", *extra]
+
+
+def weights(out: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(out / "model.safetensors"))
+
+
+# ------------------------------------------------------------------------------------------------- configs
+
+
+def test_config_overrides_types_and_errors(tmp_path):
+    parser = T.get_args_parser()
+    args = parser.parse_args(["--out", str(tmp_path), "--set", "model.color.width=32", "--set",
+                              "optim.betas=[0.8, 0.99]", "--lr", "1e-3", "--stage", "joint"])
+    cfg = T.config_from_args(args)
+    assert cfg.model.color.width == 32 and cfg.optim.betas == (0.8, 0.99)
+    assert cfg.optim.lr == 1e-3 and cfg.stage == "joint" and cfg.task == "mixed"
+    bad = [
+        (["--set", "model.color.widht=3"], r"unknown config key 'model.color.widht'.*allowed: \['width'"),
+        (["--set", "model.color.width=wide"], "model.color.width: expected an integer, got 'wide'"),
+        (["--set", "stage=paint"], r"unknown stage 'paint'; allowed: \['inversion', 'color', 'joint'\]"),
+        (["--set", "noequals"], "expected KEY=VALUE"),
+        (["--set", "optim.lr=0"], "optim.lr must be > 0"),
+        (["--config", str(tmp_path / "missing.json")], "no such config file"),
+    ]
+    for extra, message in bad:
+        with pytest.raises(ConfigError, match=message):
+            T.config_from_args(parser.parse_args(["--out", str(tmp_path), *extra]))
+
+
+def test_config_file_round_trip(tmp_path):
+    cfg = T.load_config({}, {"model.inversion.depth": 2, "data.hints.geometric_p": 0.25, "data.augment.p_hflip": 0.0})
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(T.to_dict(cfg)))
+    again = T.config_from_args(T.get_args_parser().parse_args(["--out", str(tmp_path), "--config", str(path)]))
+    assert again == cfg
+
+
+def test_lr_schedule_warmup_then_cosine():
+    cfg = T.load_config({}, {"max_steps": 100, "optim.warmup_steps": 10, "optim.lr": 1e-3, "optim.min_lr_ratio": 0.1})
+    assert T.lr_at(0, cfg) == pytest.approx(1e-4)
+    assert T.lr_at(9, cfg) == pytest.approx(1e-3)
+    assert T.lr_at(10, cfg) == pytest.approx(1e-3)
+    assert T.lr_at(55, cfg) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert T.lr_at(100, cfg) == pytest.approx(1e-4)
+    lrs = [T.lr_at(s, cfg) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+def test_rng_state_is_weights_only_loadable(tmp_path):
+    torch.manual_seed(3)
+    np.random.seed(3)
+    state = {"rng": T._rng_state(), "step": 5}
+    T.save_trainer_state(tmp_path / "s.pt", state)
+    expected = (torch.rand(2), np.random.rand(2), __import__("random").random())
+    torch.manual_seed(0)
+    np.random.seed(0)
+    loaded = torch.load(tmp_path / "s.pt", weights_only=True)
+    T._set_rng_state(loaded["rng"])
+    again = (torch.rand(2), np.random.rand(2), __import__("random").random())
+    assert torch.equal(expected[0], again[0]) and np.array_equal(expected[1], again[1]) and expected[2] == again[2]
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="corrupt or truncated trainer state"):
+        T.load_trainer_state(tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="no trainer_state.pt to resume from"):
+        T.load_trainer_state(tmp_path / "trainer_state.pt")
+
+
+# ---------------------------------------------------------------------------------------------------- runs
+
+
+def test_color_run_writes_a_loadable_checkpoint_folder(manifest, tmp_path):
+    from sketchcolor.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    assert T.main(run_args(manifest, out, "color", 3)) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "config.json", "meta.json", "train_config.json", "trainer_state.pt",
+            "prior.json", "log.csv", "loss.png", "samples"} <= names
+    loaded = load_checkpoint(out)
+    assert set(loaded.models) == {"color"} and loaded.config["working_size"] == 32
+    assert loaded.meta["step"] == 3 and loaded.meta["stage"] == "color"
+    state = torch.load(out / "trainer_state.pt", weights_only=True)
+    assert state["step"] == 3 and set(state["models"]) == {"color"}
+    prior = json.loads((out / "prior.json").read_text())
+    assert prior["samples"] == 8 and math.isclose(sum(prior["prior"]), 1.0, abs_tol=1e-4)
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("step,epoch,lr,loss,ce,huber,gate") and len(rows) == 4
+    assert len(list((out / "samples").glob("step_*.png"))) == 1
+
+
+@pytest.mark.slow
+def test_inversion_then_color_with_frozen_inversion_then_joint(manifest, tmp_path):
+    from sketchcolor.checkpoint import load_checkpoint
+
+    inv = tmp_path / "inv"
+    assert T.main(run_args(manifest, inv, "inversion", 2)) == 0
+    assert set(load_checkpoint(inv).models) == {"inversion"}
+    col = tmp_path / "col"
+    assert T.main(run_args(manifest, col, "color", 2, "--inversion", str(inv))) == 0
+    loaded = load_checkpoint(col)
+    assert set(loaded.models) == {"inversion", "color"} and loaded.meta["frozen_inversion"] is True
+    # the frozen net is saved as it was given
+    torch.testing.assert_close(weights(col)["inversion.head.2.weight"], weights(inv)["inversion.head.2.weight"])
+    joint = tmp_path / "joint"
+    assert T.main(run_args(manifest, joint, "joint", 2, "--init", str(col))) == 0
+    state = torch.load(joint / "trainer_state.pt", weights_only=True)
+    assert set(state["models"]) == {"inversion", "color"}
+    assert not torch.equal(weights(joint)["inversion.head.2.weight"], weights(inv)["inversion.head.2.weight"])
+    assert "inv_l1" in (joint / "log.csv").read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("stage", ["color", pytest.param("joint", marks=pytest.mark.slow)])
+def test_resume_reproduces_an_uninterrupted_run(manifest, tmp_path, stage):
+    # 8 pairs / batch 4 = 2 steps an epoch: stopping at 3 resumes mid-epoch, and the run crosses epochs.
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert T.main(run_args(manifest, full, stage, 6)) == 0
+    assert T.main(run_args(manifest, part, stage, 3)) == 0
+    assert T.main(["--out", str(part), "--resume", "--max-steps", "6", "--no-progress"]) == 0
+    a, b = weights(full), weights(part)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+    sa = torch.load(full / "trainer_state.pt", weights_only=True)["optimizer"]["state"]
+    sb = torch.load(part / "trainer_state.pt", weights_only=True)["optimizer"]["state"]
+    assert all(torch.equal(sa[i]["exp_avg_sq"], sb[i]["exp_avg_sq"]) for i in sa)
+    assert (full / "log.csv").read_text().splitlines()[-1].split(",")[:4] == \
+        (part / "log.csv").read_text().splitlines()[-1].split(",")[:4]
+
+
+def test_resume_errors(manifest, tmp_path, capsys):
+    assert T.main(["--out", str(tmp_path / "nothing"), "--resume", "--no-progress"]) == 1
+    assert "no such config file" in capsys.readouterr().err
+    assert T.main(run_args(manifest, tmp_path / "r", "color", 1, "--resume", "--init", "x")) == 1
+    assert "cannot take --init" in capsys.readouterr().err
+    assert T.main(["--out", str(tmp_path / "r2"), "--data", str(tmp_path / "none.jsonl"), "--no-progress"]) == 1
+    assert "no such manifest file" in capsys.readouterr().err
+
+
+def test_nan_guard_keeps_last_good_checkpoint(manifest, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "nan"
+    assert T.main(run_args(manifest, out, "inversion", 2)) == 0
+    good = weights(out)
+    real = T.inversion_loss
+
+    def poisoned(*args, **kwargs):
+        loss, parts = real(*args, **kwargs)
+        return loss * float("nan"), parts
+
+    monkeypatch.setattr(T, "inversion_loss", poisoned)
+    assert T.main(["--out", str(out), "--resume", "--max-steps", "4", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "loss became nan at step 2" in err and "last good checkpoint" in err and "(step 2)" in err
+    after = weights(out)
+    assert all(torch.equal(good[k], after[k]) for k in good)
+    assert torch.load(out / "trainer_state.pt", weights_only=True)["step"] == 2
+
+
+def test_max_minutes_stops_with_a_checkpoint(manifest, tmp_path):
+    out = tmp_path / "timed"
+    assert T.main(run_args(manifest, out, "inversion", 1000, "--max-minutes", "0.0001")) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["reason"] == "max_minutes" and 1 <= meta["step"] < 1000
+
+
+def test_adversarial_term_runs(manifest, tmp_path):
+    out = tmp_path / "gan"
+    extra = ["--set", "loss.adversarial=0.1", "--set", "loss.discriminator.width=8", "--set",
+             "loss.discriminator.layers=2"]
+    assert T.main(run_args(manifest, out, "color", 2, *extra)) == 0
+    header = (out / "log.csv").read_text().splitlines()[0]
+    assert "adv" in header and "disc" in header
+    assert "discriminator" in torch.load(out / "trainer_state.pt", weights_only=True)
+
+
+# ---------------------------------------------------------------------------------------------------- slow
+
+
+@pytest.mark.slow
+def test_overfits_eight_pairs(tmp_path):
+    """Color stage on 8 fixed pairs (no augmentation, no hints): the loss falls by at least 80%."""
+    import time
+
+    data = make_manifest(tmp_path / "data", n=8, size=64, seed=1, val=0)  # no val split: grids show the 8
+    out = tmp_path / "overfit"
+    t0 = time.perf_counter()
+    args = ["--stage", "color", "--data", str(data), "--out", str(out), "--max-steps", "150", "--batch-size", "8",
+            "--workers", "0", "--device", "cpu", "--no-progress", "--lr", "3e-3",
+            "--set", "data.size=64", "--set", "data.task=gray", "--set", "data.use_augment=false",
+            "--set", "data.use_hints=false", "--set", "data.prior_samples=8", "--set", "data.val_samples=8",
+            "--set", "model.color.width=16", "--set", "model.color.levels=2", "--set", "model.color.logits_stride=2",
+            "--set", "model.color.max_width=64", "--set", "optim.warmup_steps=10",
+            "--set", "optim.weight_decay=0", "--set", "log_every=10", "--set", "sample_every=150"]
+    assert T.main(args) == 0
+    elapsed = time.perf_counter() - t0
+    rows = [line.split(",") for line in (out / "log.csv").read_text().splitlines()]
+    col = rows[0].index("loss")
+    first, last = float(rows[1][col]), float(rows[-1][col])
+    assert last < 0.2 * first, f"loss fell only from {first} to {last}"
+    assert elapsed < 180
+    grid = out / "samples" / "step_0000150.png"
+    assert grid.exists()
+    Image.open(grid).save(Path("/tmp") / "sketchcolor_overfit_grid.png")
