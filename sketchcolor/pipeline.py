@@ -43,6 +43,8 @@ DEFAULT_TEMPERATURE = 0.38
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
 # Pixels at least this light (8-bit gray) count as paper for mode detection and the white-page rule.
 PAPER_LEVEL = 230
+# Line art: 75th percentile of the distance from a non-paper pixel to paper, at 256 px, at most this.
+_STROKE_DEPTH_PX = 6.0
 # Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
 _STRIP_ROWS = 512
 
@@ -71,30 +73,26 @@ class ColorizeResult:
 
 
 def detect_mode(gray_u8: np.ndarray) -> str:
-    """Tell line art ("sketch") from a grayscale picture ("gray").
+    """Tell line art ("sketch") from a grayscale picture ("gray") by how thick its non-paper areas are.
 
-    gray_u8: (H, W) uint8. Line art is mostly paper with thin or nearly black strokes: after a 3×3 erosion of the
-    non-paper mask at a ~256 px scale little of it survives, or what there is of it is ink (< 100); shaded or
-    flat-filled pictures keep most of their non-paper area and it is mid-gray.
+    gray_u8: (H, W) uint8. At a ~256 px scale, 3 in 4 non-paper pixels of line art lie within a few pixels of the
+    paper (strokes; measured on OpenMoji's line art: 75th percentile of the distance to paper 3-4 px), while
+    shaded or filled pictures have wide dark areas (8 px and more). Line art with large solid fills reads as
+    gray: pass the mode explicitly for those.
     """
     from scipy import ndimage
 
     h, w = gray_u8.shape
     scale = 256 / max(h, w)
+    small = gray_u8
     if scale < 1:
-        small = np.asarray(Image.fromarray(gray_u8).resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX))
-    else:
-        small = gray_u8
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = np.asarray(Image.fromarray(gray_u8).resize(size, Image.BOX))
     dark = small < PAPER_LEVEL
-    dark_share = dark.mean()
-    if dark_share == 0:
-        return "sketch"  # a blank page: nothing to shade, treat as an empty drawing
-    if dark_share > 0.6:
-        return "gray"
-    survivors = ndimage.binary_erosion(dark, structure=np.ones((3, 3), bool)).sum() / dark.sum()
-    # Thick strokes survive the erosion, but ink is still nearly black, unlike shading or flat gray fills.
-    ink_share = (small < 100).sum() / dark.sum()
-    return "sketch" if survivors < 0.35 or (ink_share > 0.6 and dark_share < 0.35) else "gray"
+    if not dark.any():
+        return "sketch"  # a blank page: nothing to shade, treat it as an empty drawing
+    depth = ndimage.distance_transform_edt(dark)[dark]
+    return "sketch" if np.percentile(depth, 75) <= _STROKE_DEPTH_PX else "gray"
 
 
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:

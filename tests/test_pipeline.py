@@ -167,3 +167,12 @@ def test_cuda_matches_cpu(tiny_checkpoint, line_art):
     gpu = Colorizer.from_pretrained(tiny_checkpoint, device="cuda").colorize(line_art, mode="sketch")
     diff = np.abs(np.asarray(cpu.image).astype(int) - np.asarray(gpu.image).astype(int))
     assert diff.mean() < 2
+
+
+@pytest.mark.parametrize("name, mode", [("sunflower-lines", "sketch"), ("robot-lines", "sketch"),
+                                        ("penguin-gray", "gray"), ("crocodile-gray", "gray")])
+def test_detect_mode_on_the_examples(name, mode):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.png"
+    assert detect_mode(np.asarray(Image.open(path).convert("L"))) == mode
