@@ -258,6 +258,15 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(kept)) if kept else math.nan
 
 
+def _psnr_of_mean_mse(values: list[float]) -> float:
+    """PSNR (8-bit) of the mean of the per-picture MSEs given as PSNRs in dB (inf = MSE 0)."""
+    mse = [255.0**2 / 10 ** (v / 10) if math.isfinite(v) else 0.0 for v in values if not math.isnan(v)]
+    if not mse:
+        return math.nan
+    mean = sum(mse) / len(mse)
+    return math.inf if mean == 0 else 10 * math.log10(255.0**2 / mean)
+
+
 def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """Means over pictures: summary[task][str(N)][method] = {metric: mean, "sec_per_img": mean, "pictures": k}."""
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
@@ -266,6 +275,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, di
     summary: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for (task, n_hints, method), group in groups.items():
         row = {name: _mean([r[name] for r in group]) for name in METRIC_NAMES}
+        # A picture colored exactly (e.g. a black-and-white target) has infinite PSNR and would make the mean
+        # infinite; the mean PSNR is therefore taken from the mean squared error over pictures.
+        row["psnr"] = _psnr_of_mean_mse([r["psnr"] for r in group])
         row["sec_per_img"] = _mean([r["sec"] for r in group])
         row["hints_used"] = _mean([r["hints_used"] for r in group])
         row["pictures"] = len(group)
@@ -315,6 +327,8 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
         f"{results['n_pictures']} pictures at {cfg['size']}x{cfg['size']}, hint seed {cfg['seed']}, "
         f"protocol: EVALUATION.md. {results['note']}",
+        "PSNR is that of the mean squared error over pictures (exactly colored pictures have infinite PSNR); "
+        "the other columns are means over pictures.",
         "",
         "| task | N | method | PSNR (dB) ↑ | ΔE2000 ↓ | AuC ↑ | SSIM-L ↑ | colorfulness (pred / target) | s/img |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",

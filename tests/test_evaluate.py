@@ -99,12 +99,14 @@ def test_config_rejects_bad_values(tmp_path):
         evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, hints=(-1,))
 
 
-def test_summarize_means_ignore_nan_and_keep_inf():
+def test_summarize_means_ignore_nan_and_psnr_stays_finite():
     base = {"task": "gray", "n_hints": 1, "method": "levin", "hints_used": 1, "sec": 1.0,
             "de2000": 2.0, "auc": 0.5, "ssim_l": 1.0, "colorfulness": 0.0, "colorfulness_target": 3.0}
     records = [{**base, "psnr": 30.0}, {**base, "psnr": math.inf, "de2000": math.nan, "sec": 3.0}]
     row = evaluate.summarize(records)["gray"]["1"]["levin"]
-    assert row["psnr"] == math.inf and row["de2000"] == 2.0 and row["sec_per_img"] == 2.0 and row["pictures"] == 2
+    # PSNR of the mean MSE: (MSE(30 dB) + 0) / 2 is 3 dB (10 log10 2) better than 30 dB.
+    assert abs(row["psnr"] - (30.0 + 10 * math.log10(2))) < 1e-9
+    assert row["de2000"] == 2.0 and row["sec_per_img"] == 2.0 and row["pictures"] == 2
 
 
 def _check_outputs(results, out):
@@ -164,3 +166,16 @@ def test_main_reports_bad_input_in_one_line(tmp_path, capsys):
     code = evaluate.main(["--data", str(manifest), "--out", str(tmp_path / "o"), "--hints", "1", "--size", "32",
                           "--tasks", "sketch"])
     assert code == 0 and (tmp_path / "o" / "results.json").is_file()
+
+
+def test_mean_psnr_stays_finite_with_a_perfect_picture():
+    import math
+
+    from sketchcolor.evaluate import _psnr_of_mean_mse
+
+    # MSEs 0 and 2*x average to x: the PSNR of x.
+    psnr_x = 30.0
+    mse_x = 255.0**2 / 10 ** (psnr_x / 10)
+    twice = 10 * math.log10(255.0**2 / (2 * mse_x))
+    assert abs(_psnr_of_mean_mse([math.inf, twice]) - psnr_x) < 1e-9
+    assert _psnr_of_mean_mse([math.inf, math.inf]) == math.inf
