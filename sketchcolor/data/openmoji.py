@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from sketchcolor.data.files import read_gray_u8, read_rgb_u8, write_png
-from sketchcolor.data.folder import fit_square
+from sketchcolor.data.folder import FolderSummary, fit_square
 from sketchcolor.data.manifest import ManifestEntry, split_for, write_manifest
 from sketchcolor.errors import DataError
 
@@ -174,21 +174,10 @@ def render_pair(job: _Job) -> RenderResult:
 
 
 @dataclass
-class BuildSummary:
+class BuildSummary(FolderSummary):
     """Counts of a build; ``failed`` lists (id, error) and ``dropped`` lists (id, agreement)."""
 
-    total: int = 0
-    rendered: int = 0
-    existing: int = 0
     dropped: list[tuple[str, float]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    split_counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    manifest: Path | None = None
-
-    @property
-    def pairs(self) -> int:
-        return self.rendered + self.existing
 
 
 def build_openmoji(
