@@ -28,7 +28,7 @@ from xml.etree import ElementTree
 import numpy as np
 from PIL import Image, ImageDraw
 
-from sketchcolor.errors import HintError, ImageError, SketchcolorError
+from sketchcolor.errors import ConfigError, HintError, ImageError, SketchcolorError
 from sketchcolor.hints import Hint, hints_from_layer
 from sketchcolor.image_io import IMAGE_EXTENSIONS, load_image, save_image
 
@@ -372,10 +372,19 @@ class ScratchDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _gradio():
+    """The gradio module, or a one-line error saying how to install it (it is an optional dependency)."""
+    try:
+        import gradio
+    except ImportError:
+        raise ConfigError("the page needs Gradio: pip install 'sketchcolor[demo]'") from None
+    return gradio
+
+
 def for_people(fn: Callable) -> Callable:
     """Wrap a page callback: our errors become their one-line message; anything else is logged in full and the
     page shows a short generic message (no stack traces in the browser)."""
-    import gradio as gr
+    gr = _gradio()
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -426,7 +435,7 @@ def build_demo(
     a message. examples: picture files offered as examples. The public API endpoint is ``/colorize``:
     (editor value, points table, mode, cleanup) -> (result, L estimate, flats, PNG file, .ora file, status text).
     """
-    import gradio as gr
+    gr = _gradio()
 
     example_paths = [str(p) for p in (examples or [])]
     scratch = ScratchDir()
