@@ -244,3 +244,39 @@ def load_checkpoint(
     meta_path = folder / META_FILE
     meta = _read_json(meta_path, "meta.json") if meta_path.exists() else {}
     return LoadedCheckpoint(models=models, config=config, meta=meta, path=folder)
+
+
+def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, fp16: bool = True,
+                      meta: dict[str, Any] | None = None) -> Path:
+    """Copy the nets of checkpoint ``src`` (e.g. a run folder) into a clean checkpoint folder ``dst``.
+
+    Only weights, config and meta travel (no trainer state, logs or samples); ``fp16`` halves the stored size
+    (the nets still compute in float32). ``meta`` entries are added to the source's meta.json.
+    """
+    loaded = load_checkpoint(src)
+    extra = {k: v for k, v in loaded.config.items() if k not in ("format", "format_version", "models", "normalization")}
+    merged_meta = {**loaded.meta, **(meta or {}), "exported_from": str(src)}
+    return save_checkpoint(dst, loaded.models, meta=merged_meta, extra_config=extra,
+                           float_dtype=torch.float16 if fp16 else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sketchcolor.checkpoint SRC DST [--fp32]``: export a run's nets as a clean checkpoint folder."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m sketchcolor.checkpoint", description=main.__doc__)
+    parser.add_argument("src", help="checkpoint or run folder")
+    parser.add_argument("dst", help="new checkpoint folder (e.g. sketchcolor/weights/default)")
+    parser.add_argument("--fp32", action="store_true", help="store float32 weights (default: float16)")
+    args = parser.parse_args(argv)
+    try:
+        export_checkpoint(args.src, args.dst, fp16=not args.fp32)
+    except CheckpointError as exc:
+        print(f"sketchcolor: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

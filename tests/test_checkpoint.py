@@ -116,3 +116,17 @@ def test_a_file_is_not_a_checkpoint(tmp_path):
     path.write_bytes(b"123")
     with pytest.raises(CheckpointError, match="a checkpoint is a folder"):
         load_checkpoint(path)
+
+
+def test_export_keeps_outputs_within_fp16_rounding(tmp_path, tiny_checkpoint):
+    from sketchcolor.checkpoint import export_checkpoint
+
+    out = export_checkpoint(tiny_checkpoint, tmp_path / "shipped", meta={"note": "exported"})
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "meta.json", "model.safetensors"]
+    a, b = load_checkpoint(tiny_checkpoint), load_checkpoint(out)
+    assert b.meta["note"] == "exported" and b.config["working_size"] == a.config["working_size"]
+    x = torch.randn(1, 7, 32, 32)
+    with torch.no_grad():
+        diff = (a.models["color"].predict_ab(x) - b.models["color"].predict_ab(x)).abs().max()
+    assert diff < 5e-3
+    assert (out / "model.safetensors").stat().st_size < 0.6 * (tiny_checkpoint / "model.safetensors").stat().st_size
