@@ -386,6 +386,8 @@ class Colorizer:
 
         # Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
         labels = label_regions(gray_full) if mode == "sketch" else gray_regions(gray_full)
+        if mode == "sketch" and hint_list:
+            l_full = self._follow_hint_lightness(l_full, labels, hint_list)
         page = background_mask(labels, gray_full)
         hinted = np.unique(labels[[min(height - 1, int(h.y)) for h in hint_list], [min(width - 1, int(h.x)) for h in hint_list]])
         page &= ~np.isin(labels, hinted[hinted > 0])
@@ -410,6 +412,27 @@ class Colorizer:
             lines=lines,
             hints=hint_list,
         )
+
+    def _follow_hint_lightness(self, l_full: torch.Tensor, labels: np.ndarray, hint_list: list[Hint]) -> torch.Tensor:
+        """Sketch mode: a closed region holding a hint takes the hint's lightness, keeping the estimate's shading.
+
+        The inversion net cannot know that the artist asked for dark blue, and the color net only predicts ab, so
+        without this a hinted region would come out in the hint's hue at the estimate's (usually light) L. The
+        estimate's detail survives as its offset from the region's mean. l_full (H, W) CIE L; labels (H, W).
+        """
+        from sketchcolor.regions import propagate_values
+
+        height, width = labels.shape
+        plane = np.zeros((1, height, width), np.float32)
+        mask = np.zeros((height, width), bool)
+        for hint in hint_list:
+            x, y = min(width - 1, int(hint.x)), min(height - 1, int(hint.y))
+            plane[0, y, x] = C.rgb_u8_to_lab_np(np.array([[hint.color]], np.uint8))[0, 0, 0]
+            mask[y, x] = True
+        fill_l, filled = propagate_values(labels, plane, mask)
+        l_np = l_full.numpy()
+        shaded = fill_l[0] + (l_np - self._region_mean(l_np[None], labels)[0])
+        return torch.from_numpy(np.where(filled > 0, np.clip(shaded, 0, 100), l_np).astype(np.float32))
 
     @staticmethod
     def _region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
