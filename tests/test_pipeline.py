@@ -191,3 +191,23 @@ def test_sketch_hint_sets_the_region_lightness(colorizer):
     inside_l = rgb2lab(out[80:120, 80:120]).reshape(-1, 3)[:, 0]
     # The random net's shading survives only as an offset around the hint's lightness.
     assert abs(np.median(inside_l) - target_l) < 8
+
+
+def test_bundled_weights_follow_a_hint_file():
+    """The README's first command relies on the bundled weights; they must load and follow hints."""
+    from pathlib import Path
+
+    from sketchcolor.hints import load_hints_json
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    hints = load_hints_json(root / "robot-hints.json")
+    result = Colorizer.from_pretrained(device="cpu").colorize(root / "robot-lines.png", hints=hints)
+    assert result.mode == "sketch" and result.image.size == (512, 512)
+    from skimage.color import deltaE_ciede2000
+
+    out = np.asarray(result.image)
+    got = np.array([[out[int(h.y), int(h.x)] for h in hints]], np.uint8)
+    asked = np.array([[h.color for h in hints]], np.uint8)
+    de = deltaE_ciede2000(rgb2lab(asked), rgb2lab(got))[0]
+    # Shading moves the lightness around the hint's, so not exact; a wrong hue would be 30 and more.
+    assert np.median(de) < 12 and de.max() < 22, de
