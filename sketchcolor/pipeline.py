@@ -414,11 +414,13 @@ class Colorizer:
         )
 
     def _follow_hint_lightness(self, l_full: torch.Tensor, labels: np.ndarray, hint_list: list[Hint]) -> torch.Tensor:
-        """Sketch mode: a closed region holding a hint takes the hint's lightness, keeping the estimate's shading.
+        """Sketch mode: a closed region holding a hint takes the hint's lightness.
 
         The inversion net cannot know that the artist asked for dark blue, and the color net only predicts ab, so
-        without this a hinted region would come out in the hint's hue at the estimate's (usually light) L. The
-        estimate's detail survives as its offset from the region's mean. l_full (H, W) CIE L; labels (H, W).
+        without this a hinted region would come out in the hint's hue at the estimate's (usually light) L. Keeping
+        the estimate's shading as an offset around the hint's L was measured worse on the val split (sketch task,
+        10 hints, 80 pictures: ΔE2000 9.44 with the offset, 4.72 without), so hinted regions are flat in L; the
+        lines carry the drawing. l_full (H, W) CIE L; labels (H, W).
         """
         from sketchcolor.regions import propagate_values
 
@@ -430,9 +432,7 @@ class Colorizer:
             plane[0, y, x] = C.rgb_u8_to_lab_np(np.array([[hint.color]], np.uint8))[0, 0, 0]
             mask[y, x] = True
         fill_l, filled = propagate_values(labels, plane, mask)
-        l_np = l_full.numpy()
-        shaded = fill_l[0] + (l_np - self._region_mean(l_np[None], labels)[0])
-        return torch.from_numpy(np.where(filled > 0, np.clip(shaded, 0, 100), l_np).astype(np.float32))
+        return torch.from_numpy(np.where(filled > 0, fill_l[0], l_full.numpy()).astype(np.float32))
 
     @staticmethod
     def _region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:

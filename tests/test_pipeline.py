@@ -189,8 +189,8 @@ def test_sketch_hint_sets_the_region_lightness(colorizer):
     out = np.asarray(colorizer.colorize(img, hints=[Hint(x=100, y=100, color=dark_blue)], mode="sketch").image)
     target_l = rgb2lab(np.array([[dark_blue]], np.uint8))[0, 0, 0]
     inside_l = rgb2lab(out[80:120, 80:120]).reshape(-1, 3)[:, 0]
-    # The random net's shading survives only as an offset around the hint's lightness.
-    assert abs(np.median(inside_l) - target_l) < 8
+    # The region is flat in the hint's lightness whatever the (random) inversion net estimated.
+    assert np.abs(inside_l - target_l).max() < 1.5
 
 
 def test_bundled_weights_follow_a_hint_file():
