@@ -54,23 +54,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def example_drawing(tmp_path: Path) -> Path:
-    """The repository's first example picture when there is one, else a synthetic line drawing."""
-    examples = D.find_examples(D.REPO_EXAMPLES)
-    if examples:
-        return examples[0]
-    from conftest import draw_line_art
-
-    path = tmp_path / "drawing.png"
-    draw_line_art(480, 360, seed=3).save(path)
-    return path
+def example_drawing() -> Path:
+    """The repository's robot line drawing (closed outlines, so a stroke inside it colors a region)."""
+    return D.REPO_EXAMPLES / "robot-lines.png"
 
 
 @pytest.fixture
-def page_server(tiny_checkpoint, tmp_path):
+def page_server():
     from sketchcolor.pipeline import Colorizer
 
-    colorizer = RecordingColorizer(Colorizer.from_pretrained(tiny_checkpoint, device="cpu"))
+    # The bundled weights: the page as an artist gets it after install (and the README's screenshot).
+    colorizer = RecordingColorizer(Colorizer.from_pretrained(device="cpu"))
     port = free_port()
     demo = D.launch(colorizer, "127.0.0.1", port, examples=D.find_examples(D.REPO_EXAMPLES),
                     prevent_thread_lock=True, quiet=True)
@@ -91,7 +85,7 @@ def saturation(rgb_u8: np.ndarray) -> np.ndarray:
 def test_artist_colors_a_drawing_in_the_browser(page_server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     url, colorizer = page_server
-    drawing = example_drawing(tmp_path)
+    drawing = example_drawing()
     shot = Path(os.environ.get("SKETCHCOLOR_SCREENSHOT") or tmp_path / "demo.png")
     shot.parent.mkdir(parents=True, exist_ok=True)
     page_errors: list[str] = []
