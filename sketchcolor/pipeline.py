@@ -280,6 +280,8 @@ class Colorizer:
         from sketchcolor.models import color_input
         from sketchcolor.regions import gray_regions, label_regions, propagate_hints
 
+        if self.color is None:
+            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
         height, width = gray_full.shape
         h, w, h_pad, w_pad = _working_shape(height, width, self.working_size, self._multiple())
         gray_small = self._resize_small(gray_full, h, w)
@@ -301,9 +303,6 @@ class Colorizer:
             labels = gray_regions(gray_small)
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
         fill_ab, fill_mask = propagate_hints(labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
-        out = {"l_small": l_small}
-        if self.color is None:
-            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
 
         def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
             return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
@@ -315,10 +314,12 @@ class Colorizer:
             pad(C.ab_to_norm(torch.from_numpy(fill_ab))[None].to(dev)),
             pad(torch.from_numpy(fill_mask)[None, None].to(dev)),
         )
-        ab_norm = self.color.predict_ab(x, temperature=temperature)[..., :h, :w]
-        out["ab_small"] = C.norm_to_ab(ab_norm[0].float())
+        heads = self.color(x)  # one forward serves both the decoded color and the suggestions' logits
+        ab_norm = self.color.decode(heads, x, temperature=temperature)[..., :h, :w]
+        out = {"l_small": l_small, "ab_small": C.norm_to_ab(ab_norm[0].float())}
         if want_logits:
-            out["logits"] = self.color.bin_logits_full(x)[0, :, :h, :w].float()
+            logits = F.interpolate(heads.logits, size=(h_pad, w_pad), mode="bilinear", align_corners=False)
+            out["logits"] = logits[0, :, :h, :w].float()
         return out
 
     # ------------------------------------------------------------------ public API
