@@ -30,7 +30,7 @@ from PIL import Image
 from torch import nn
 
 from sketchcolor import color as C
-from sketchcolor.errors import CheckpointError, ConfigError, SketchcolorError
+from sketchcolor.errors import CheckpointError, ConfigError, HintError
 from sketchcolor.hints import Hint, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 
@@ -161,15 +161,11 @@ def _coerce_hints(hints: Sequence[Hint | str | dict] | None) -> list[Hint]:
         elif isinstance(hint, str):
             out.append(parse_hint(hint))
         elif isinstance(hint, dict):
-            from sketchcolor.errors import HintError
-
             try:
                 out.append(Hint(**hint))
             except TypeError as exc:
                 raise HintError(f"bad hint {hint!r}: {exc}") from None
         else:
-            from sketchcolor.errors import HintError
-
             raise HintError(f"a hint must be a Hint, 'X,Y,#RRGGBB' or a dict, not {type(hint).__name__}")
     return out
 
@@ -463,12 +459,11 @@ class Colorizer:
         return out
 
     @staticmethod
-    def _upsample(small: torch.Tensor, height: int, width: int, mode: str = "bilinear") -> torch.Tensor:
-        """(C, h, w) -> (C, H, W) float32."""
+    def _upsample(small: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """(C, h, w) -> (C, H, W) float32, bilinear."""
         if small.shape[-2:] == (height, width):
             return small.float()
-        kwargs = {"align_corners": False} if mode == "bilinear" else {}
-        return F.interpolate(small[None].float(), size=(height, width), mode=mode, **kwargs)[0]
+        return F.interpolate(small[None].float(), size=(height, width), mode="bilinear", align_corners=False)[0]
 
     @staticmethod
     def _recombine(l_full: torch.Tensor, ab_full: torch.Tensor, line_full: np.ndarray | None) -> np.ndarray:
@@ -512,4 +507,4 @@ class Colorizer:
                 for rgb, p in C.topk_colors(logits, l_value, C.ab_bins(), k=k)]
 
 
-__all__ = ["Colorizer", "ColorizeResult", "SketchcolorError", "detect_mode", "fit_to_gamut", "MODES", "METHODS"]
+__all__ = ["Colorizer", "ColorizeResult", "detect_mode", "fit_to_gamut", "MODES", "METHODS"]
