@@ -344,7 +344,10 @@ def markdown_report(results: dict[str, Any]) -> str:
     if results["inversion"]:
         lines += [
             "",
-            "Inversion stage (sketch task): L estimate against the target's CIE L.",
+            "Inversion stage (sketch task, no hints): L against the target's CIE L. `model`: the pipeline's L "
+            "estimate layer (the inversion net's estimate at full size, line pixels at the L beside them, so no "
+            "lines); `output`: the L of the colored picture (the estimate with the lines multiplied back); "
+            "`identity`: the line art read as L.",
             "",
             "| L from | PSNR-L (dB) ↑ | SSIM-L ↑ |",
             "|---|---:|---:|",
@@ -477,6 +480,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                             "id": picture.id,
                             "model_psnr_l": metrics.l_psnr(l_estimate, target_l),
                             "model_ssim_l": metrics.l_ssim(l_estimate, target_l),
+                            "output_psnr_l": metrics.l_psnr(metrics.lightness(rgb_u8), target_l),
+                            "output_ssim_l": metrics.l_ssim(metrics.lightness(rgb_u8), target_l),
                             "identity_psnr_l": metrics.l_psnr(line_as_l, target_l),
                             "identity_ssim_l": metrics.l_ssim(line_as_l, target_l),
                         })
@@ -490,7 +495,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         inversion = {
             source: {metric: _mean([r[f"{source}_{metric}"] for r in inversion_records])
                      for metric in ("psnr_l", "ssim_l")}
-            for source in ("model", "identity")
+            for source in ("model", "output", "identity")
         }
     cfg.out.mkdir(parents=True, exist_ok=True)
     names = ("results.json", "results.md", "plot.png") + (("contact.png",) if contact_rows else ())

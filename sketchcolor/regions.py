@@ -16,6 +16,8 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
 - propagation (:func:`propagate_hints`): every region holding at least one hint pixel takes, at each of its
   pixels, the value of the nearest (Euclidean) hint pixel inside the same region; regions without hints and
   label 0 stay 0 with mask 0.
+- lines (:func:`nearest_region_index`): every label-0 pixel points at the nearest (Euclidean) labelled pixel, so
+  the colors of the regions on either side of a line can be carried under it.
 - cleanup (:func:`cleanup_flat`): every region gets one color, the per-region median (or mean) of its ab;
   label 0 is left untouched.
 """
@@ -231,6 +233,25 @@ def propagate_hints(labels: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarr
         filled; 0 on lines and in regions without hints (their ab is 0).
     """
     return propagate_values(labels, hint_ab, hint_mask)
+
+
+def nearest_region_index(labels: np.ndarray) -> np.ndarray | None:
+    """For every pixel, the flat index of the nearest pixel with a label > 0 (itself where it has one).
+
+    Args:
+        labels: int (H, W) region labels.
+
+    Returns:
+        int64 (H, W) flat indices into an (H, W) plane, or ``None`` when no pixel (or every pixel) is labelled.
+    """
+    labels = _check_plane(labels, "labels")
+    lines = labels == 0
+    if not lines.any() or lines.all():
+        return None
+    # int32 feature indices halve the memory of scipy's default at large sizes.
+    indices = np.empty((2,) + labels.shape, dtype=np.int32)
+    ndimage.distance_transform_edt(lines, return_distances=False, return_indices=True, indices=indices)
+    return indices[0].astype(np.int64) * labels.shape[1] + indices[1]
 
 
 def cleanup_flat(ab: np.ndarray, labels: np.ndarray, *, statistic: str = "median") -> np.ndarray:

@@ -154,7 +154,7 @@ def test_run_evaluation_with_model(tmp_path, tiny_checkpoint):
     assert results["methods"]["sketch"] == ["identity", "regionfill", "net", "net+cleanup"]
     assert results["methods"]["gray"] == ["identity", "levin", "net", "net+cleanup"]
     assert set(results["summary"]["gray"]["2"]) == {"identity", "levin", "net", "net+cleanup"}
-    assert set(results["inversion"]) == {"model", "identity"}
+    assert set(results["inversion"]) == {"model", "output", "identity"}
     assert 0 <= results["inversion"]["identity"]["ssim_l"] <= 1
 
 

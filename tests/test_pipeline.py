@@ -178,19 +178,52 @@ def test_detect_mode_on_the_examples(name, mode):
     assert detect_mode(np.asarray(Image.open(path).convert("L"))) == mode
 
 
-def test_sketch_hint_sets_the_region_lightness(colorizer):
-    from skimage.color import rgb2lab
-
-    img = Image.new("L", (200, 200), 255)
+def _boxed(fill: int = 255, ink: int = 0) -> Image.Image:
     from PIL import ImageDraw
 
-    ImageDraw.Draw(img).rectangle([40, 40, 160, 160], outline=0, width=4)
+    img = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(img).rectangle([40, 40, 160, 160], fill=fill, outline=ink, width=4)
+    return img
+
+
+def test_sketch_hint_sets_the_region_color(colorizer):
     dark_blue = (20, 40, 120)
-    out = np.asarray(colorizer.colorize(img, hints=[Hint(x=100, y=100, color=dark_blue)], mode="sketch").image)
-    target_l = rgb2lab(np.array([[dark_blue]], np.uint8))[0, 0, 0]
-    inside_l = rgb2lab(out[80:120, 80:120]).reshape(-1, 3)[:, 0]
-    # The region is flat in the hint's lightness whatever the (random) inversion net estimated.
-    assert np.abs(inside_l - target_l).max() < 1.5
+    out = np.asarray(colorizer.colorize(_boxed(), hints=[Hint(x=100, y=100, color=dark_blue)], mode="sketch").image)
+    target = rgb2lab(np.array([[dark_blue]], np.uint8))[0, 0]
+    inside = rgb2lab(out[46:155, 46:155]).reshape(-1, 3)
+    # The whole closed region is flat in the hint's color whatever the (random) nets estimated.
+    assert np.abs(inside - target).max() < 1.5
+
+
+def test_sketch_lines_carry_the_color_beside_them(colorizer):
+    from PIL import ImageFilter
+
+    # An anti-aliased stroke: its soft inner edge is a blend of ink and the fill, so it must not turn gray-blue.
+    img = _boxed().filter(ImageFilter.GaussianBlur(1.5))
+    red = (220, 30, 30)
+    out = np.asarray(colorizer.colorize(img, hints=[Hint(x=100, y=100, color=red)], mode="sketch").image).astype(int)
+    gray = np.asarray(img).astype(int)
+    row = 100
+    # The stroke covers x = 40..43: line pixels (label 0) right of its centre lie on the fill side.
+    inner_edge = [x for x in range(42, 60) if 40 < gray[row, x] <= 128]
+    assert inner_edge
+    for x in inner_edge:
+        r, g, b = out[row, x]
+        # The fill's hue, darkened by the line: red dominates; outside the box it is white times the line.
+        assert r > g + 20 and r > b + 20, (x, out[row, x])
+    assert np.abs(out[row, 30] - out[row, 30].mean()).max() <= 2
+
+
+def test_gray_hint_sets_the_region_ab_and_keeps_l(colorizer):
+    img = _boxed(fill=150, ink=30)
+    teal = (40, 150, 140)
+    result = colorizer.colorize(img, hints=[Hint(x=100, y=100, color=teal)], mode="gray")
+    out = rgb2lab(np.asarray(result.image)[50:150, 50:150]).reshape(-1, 3)
+    l_in = rgb2lab(np.asarray(img.convert("RGB"))[50:150, 50:150]).reshape(-1, 3)[:, 0]
+    hue_target = np.degrees(np.arctan2(*rgb2lab(np.array([[teal]], np.uint8))[0, 0, [2, 1]]))
+    hue = np.degrees(np.arctan2(out[:, 2], out[:, 1]))
+    assert np.abs(out[:, 0] - l_in).max() < 0.6
+    assert np.abs((hue - hue_target + 180) % 360 - 180).max() < 3
 
 
 def test_bundled_weights_follow_a_hint_file():

@@ -134,6 +134,21 @@ def test_cleanup_flat_makes_regions_uniform_and_leaves_label_zero():
         assert np.allclose(out[0, 0, 0], reference(ab[0][labels == 1]), atol=1e-5)
 
 
+def test_nearest_region_index_points_line_pixels_at_the_closest_region():
+    labels = np.array([
+        [1, 1, 0, 0, 0, 2],
+        [1, 1, 0, 0, 0, 2],
+    ], dtype=np.int32)
+    index = regions.nearest_region_index(labels)
+    picked = labels.ravel()[index]
+    assert picked.shape == labels.shape and (picked > 0).all()
+    # Labelled pixels point at themselves; each line pixel at the region on its side.
+    assert np.array_equal(index[labels > 0], np.flatnonzero(labels > 0))
+    assert picked[0, 2] == 1 and picked[0, 4] == 2
+    assert regions.nearest_region_index(np.zeros((3, 3), np.int32)) is None
+    assert regions.nearest_region_index(np.ones((3, 3), np.int32)) is None
+
+
 def test_region_functions_are_fast_at_256():
     rng = np.random.default_rng(0)
     image = Image.new("L", (256, 256), 255)
