@@ -134,6 +134,8 @@ def test_artist_colors_a_drawing_in_the_browser(page_server, tmp_path):
             response = page.request.get(src)
             assert response.ok, f"GET {src} -> {response.status}"
             result_u8 = np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"))
+            # The first step's error toast closes by itself; the screenshot shows the colored result without it.
+            page.get_by_text("upload a picture or pick an example first").first.wait_for(state="hidden", timeout=30_000)
             page.wait_for_timeout(500)
             page.screenshot(path=str(shot), full_page=True)
         finally:
