@@ -962,6 +962,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         trainer = Trainer(cfg, args.out, init=args.init, inversion_path=args.inversion, resume=args.resume,
                           argv=argv, progress=not args.no_progress)
         trainer.fit()
+        if dist.is_initialized():
+            # Leave together: a rank that tears gloo down while rank 0 still writes the last checkpoint can abort.
+            dist.barrier()
     except (SketchcolorError, TrainingDiverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
