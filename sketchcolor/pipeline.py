@@ -33,6 +33,7 @@ from sketchcolor import color as C
 from sketchcolor.errors import CheckpointError, ConfigError, HintError
 from sketchcolor.hints import Hint, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
+from sketchcolor.regions import GAP_CLOSING
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ MODES = ("auto", "sketch", "gray")
 METHODS = ("net", "levin", "regionfill")
 DEFAULT_WORKING_SIZE = 256
 DEFAULT_TEMPERATURE = 0.38
+DEFAULT_GAP_CLOSING = GAP_CLOSING
+# A pocket of the page inside the hull of the lines whose estimated mean L is below this is colored.
+# Val split (100 pictures, sketch task, gap closing 0.02): threshold 0 (never) / 75 / 85 / 95 gave ΔE2000 without hints 14.52 /
+# 13.24 / 13.14 / 13.25 and output L-PSNR 19.28 / 20.08 / 20.16 / 20.06 dB.
+_POCKET_L = 85.0
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
 # Pixels at least this light (8-bit gray) count as paper for mode detection and the white-page rule.
 PAPER_LEVEL = 230
@@ -198,16 +204,20 @@ class Colorizer:
         working_size: int = DEFAULT_WORKING_SIZE,
         temperature: float = DEFAULT_TEMPERATURE,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        gap_closing: float = DEFAULT_GAP_CLOSING,
         source: str | None = None,
     ) -> None:
         if not 32 <= int(working_size) <= 2048:
             raise ConfigError(f"working_size must be between 32 and 2048 pixels, got {working_size}")
+        if not 0 <= gap_closing <= 0.1 or not np.isfinite(gap_closing):
+            raise ConfigError(f"gap_closing must be between 0 and 0.1 (a fraction of the long side), got {gap_closing}")
         self.device = _resolve_device(device)
         self.inversion = inversion.to(self.device).eval() if inversion is not None else None
         self.color = color.to(self.device).eval() if color is not None else None
         self.working_size = int(working_size)
         self.temperature = float(temperature)
         self.max_pixels = max_pixels
+        self.gap_closing = float(gap_closing)
         self.source = source
 
     # ------------------------------------------------------------------ construction
@@ -256,6 +266,16 @@ class Colorizer:
         nets = [m for m in (self.inversion, self.color) if m is not None]
         return int(np.lcm.reduce([int(getattr(m, "size_multiple", 1)) for m in nets])) if nets else 1
 
+    def _regions(self, picture_u8: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(labels, hint_labels, page, pockets)`` of a line drawing (:func:`~sketchcolor.regions.line_art_regions`,
+        gaps up to ``2 * gap_closing`` of the long side closed) or a grayscale picture (flat regions, no pockets)."""
+        from sketchcolor.regions import background_mask, gray_regions, line_art_regions
+
+        if mode == "sketch":
+            return line_art_regions(picture_u8, gap_radius=self.gap_closing * max(picture_u8.shape))
+        labels = gray_regions(picture_u8)
+        return labels, labels, background_mask(labels, picture_u8), np.zeros(labels.shape, np.int32)
+
     def _resize_small(self, gray_full: np.ndarray, h: int, w: int) -> np.ndarray:
         """(H, W) uint8 -> (h, w) uint8 with area averaging (thin lines turn gray rather than vanish)."""
         resample = Image.BOX if h < gray_full.shape[0] else Image.BILINEAR
@@ -275,7 +295,7 @@ class Colorizer:
                    temperature: float, want_logits: bool = False):
         """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
         from sketchcolor.models import color_input
-        from sketchcolor.regions import gray_regions, label_regions, propagate_hints
+        from sketchcolor.regions import propagate_hints
 
         if self.color is None:
             raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
@@ -293,13 +313,13 @@ class Colorizer:
             # Regions come from a darkest-pixel reduction so thin strokes stay closed boundaries at working size.
             darkness = torch.from_numpy(255 - gray_full).float()[None, None]
             line_min = 255 - F.adaptive_max_pool2d(darkness, (h, w))[0, 0].round().to(torch.uint8).numpy()
-            labels = label_regions(line_min if h < height else gray_small)
+            labels, hint_labels, _, _ = self._regions(line_min if h < height else gray_small, mode)
         else:
             # The input's own L at working size (area-averaged L, not L of averaged gray).
             l_small = F.interpolate(lab_l_full[None, None], size=(h, w), mode="area")[0, 0]
-            labels = gray_regions(gray_small)
+            labels, hint_labels, _, _ = self._regions(gray_small, mode)
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
-        fill_ab, fill_mask = propagate_hints(labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
+        fill_ab, fill_mask = propagate_hints(hint_labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
 
         def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
             return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
@@ -406,8 +426,6 @@ class Colorizer:
 
     def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
                       temperature: float, cleanup: bool) -> ColorizeResult:
-        from sketchcolor.regions import background_mask, gray_regions, label_regions
-
         height, width = gray_full.shape
         lab_l_full = None
         if mode == "gray":
@@ -418,11 +436,18 @@ class Colorizer:
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
 
         # Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
-        labels = label_regions(gray_full) if mode == "sketch" else gray_regions(gray_full)
+        labels, hint_labels, page, pockets = self._regions(gray_full, mode)
+        if pockets.any():
+            # A pocket of the page inside the lines' hull is an open shape when the estimate is dark enough.
+            count = int(pockets.max()) + 1
+            mean_l = np.bincount(pockets.ravel(), weights=l_full.numpy().ravel(), minlength=count) / np.maximum(
+                np.bincount(pockets.ravel(), minlength=count), 1)
+            shape = mean_l < _POCKET_L
+            shape[0] = False
+            page &= ~shape[pockets]
         sketch = mode == "sketch"
         # Sketch: hinted regions take the hint's L too (the estimate cannot know it); gray keeps the input's L.
-        l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, labels, hint_list, with_l=sketch)
-        page = background_mask(labels, gray_full)
+        l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, hint_labels, hint_list, with_l=sketch)
         page &= ~hinted_t.numpy()
         page_t = torch.from_numpy(page)
         ab_full[:, page_t] = 0.0  # the white page stays white unless a hint lands on it

@@ -12,6 +12,10 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
   ``edge_threshold`` gray levels is an edge (label 0), so a step between two flat areas becomes a boundary while
   gentle shading stays inside one region; optionally pixels are also split by quantized gray level
   (``level_step``); 4-connected components smaller than ``min_size`` pixels become 0.
+- gaps (:func:`close_gaps`): a region that leaks through a narrow gap in the lines is split where the lines,
+  thickened by a radius, would close it.
+- line art as colored (:func:`line_art_regions`): gaps closed, the page, and pockets of the page inside the
+  convex hull of the lines (:func:`convex_hull_mask`), which may be shapes the lines leave open.
 - the page (:func:`background_mask`): regions touching the picture border that are mostly page white.
 - propagation (:func:`propagate_hints`): every region holding at least one hint pixel takes, at each of its
   pixels, the value of the nearest (Euclidean) hint pixel inside the same region; regions without hints and
@@ -28,6 +32,11 @@ import numpy as np
 from scipy import ndimage
 
 from sketchcolor.errors import ImageError
+
+# Gaps in the lines up to about twice this fraction of the picture's long side are closed when coloring.
+# Val split (100 pictures, sketch task, bundled model): 0.012 gave the lowest ΔE2000 without hints (13.14; 0 gave
+# 13.20, 0.02 13.14, 0.028 13.33) and close to the lowest with 10 hints (2.68; 0 gave 2.62, 0.028 3.00).
+GAP_CLOSING = 0.012
 
 # 4-connectivity: pixels touching only at a corner are separate.
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
@@ -65,6 +74,117 @@ def label_regions(line_u8: np.ndarray, threshold: int = 128) -> np.ndarray:
     line_u8 = _check_plane(line_u8, "line art")
     labels, _ = ndimage.label(line_u8 > threshold, structure=_FOUR_CONNECTED)
     return labels.astype(np.int32, copy=False)
+
+
+def close_gaps(labels: np.ndarray, radius: float) -> np.ndarray:
+    """Split regions of line art that leak through gaps in the lines no wider than about ``2 * radius`` pixels.
+
+    Line art is rarely closed: a hair stroke that stops short of the face outline joins the face to the page,
+    and a region fill (or the white page) then floods both. Here the lines are thickened by ``radius`` (a
+    Euclidean disk), the thickened picture is labelled, and every pixel of an original region takes, besides its
+    own label, the label of the nearest thickened region. Regions are only ever split, never merged: two pixels
+    share a label afterwards only if they shared one before.
+
+    Args:
+        labels: int (H, W) labels from :func:`label_regions` (0 = line).
+        radius: thickening in pixels; ``<= 0`` returns ``labels`` unchanged.
+
+    Returns:
+        int32 (H, W): 0 on the lines, 1..K for the split regions (in order of first appearance by label).
+    """
+    labels = _check_plane(labels, "labels")
+    lines = labels == 0
+    if radius <= 0 or not lines.any() or lines.all():
+        return labels.astype(np.int32, copy=False)
+    thick = ndimage.distance_transform_edt(~lines) <= radius
+    closed, count = ndimage.label(~thick, structure=_FOUR_CONNECTED)
+    if count == 0:
+        return labels.astype(np.int32, copy=False)
+    nearest = closed.ravel()[nearest_region_index(closed)]  # thickened region nearest to every pixel
+    del thick, closed
+    key = labels.astype(np.int64) * (count + 1) + nearest
+    key[lines] = 0
+    size = (int(labels.max()) + 1) * (count + 1)
+    if size <= 4 * key.size:  # dense table: linear time
+        used = np.bincount(key.ravel(), minlength=size) > 0
+        used[0] = False
+        lookup = np.zeros(size, dtype=np.int32)
+        lookup[used] = np.arange(1, int(used.sum()) + 1, dtype=np.int32)
+        return lookup[key]
+    values, inverse = np.unique(key, return_inverse=True)
+    out = inverse.reshape(labels.shape).astype(np.int32)
+    return out if values[0] == 0 else out + 1
+
+
+def convex_hull_mask(mask: np.ndarray) -> np.ndarray:
+    """bool (H, W): the filled convex hull of the True pixels of ``mask`` (all False without any; the pixels
+    themselves when they lie on one straight line)."""
+    from PIL import Image, ImageDraw
+    from scipy.spatial import ConvexHull, QhullError
+
+    mask = np.asarray(_check_plane(mask, "mask"), dtype=bool)
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return np.zeros(mask.shape, dtype=bool)
+    # The leftmost and rightmost pixel of every row hold all the hull's vertices (nonzero is in row order).
+    rows = np.unique(ys)
+    first = np.searchsorted(ys, rows)
+    last = np.searchsorted(ys, rows, side="right") - 1
+    points = np.concatenate([np.stack([xs[first], rows], 1), np.stack([xs[last], rows], 1)]).astype(np.float64)
+    try:
+        vertices = ConvexHull(points).vertices
+    except QhullError:  # fewer than three points, or all on one line
+        return mask.copy()
+    canvas = Image.new("1", (mask.shape[1], mask.shape[0]), 0)
+    ImageDraw.Draw(canvas).polygon([(points[i, 0], points[i, 1]) for i in vertices], fill=1, outline=1)
+    return np.array(canvas, dtype=bool)
+
+
+def split_by_mask(labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Split every region into its pixels inside ``mask`` and those outside (one new label each, 0 stays 0).
+
+    Args:
+        labels: int (H, W) region labels; mask: bool (H, W).
+
+    Returns:
+        int32 (H, W) labels 1..K in order of (label, in mask).
+    """
+    labels = _check_plane(labels, "labels")
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != labels.shape:
+        raise ImageError(f"mask of shape {mask.shape} does not match labels of shape {labels.shape}")
+    key = labels.astype(np.int64) * 2 + mask
+    key[labels == 0] = 0
+    used = np.bincount(key.ravel(), minlength=2 * (int(labels.max()) + 1)) > 0
+    return _relabel_consecutive(key, used)
+
+
+def line_art_regions(
+    line_u8: np.ndarray, *, gap_radius: float, threshold: int = 128
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The regions of a line drawing that coloring works with: ``(labels, hint_labels, page, pockets)``.
+
+    - ``labels`` (int32 (H, W), 0 on lines): the regions that get one color each. The closed regions of
+      :func:`label_regions`, split where a gap of at most about ``2 * gap_radius`` pixels leaks into the
+      page (:func:`close_gaps`), so the page stops at such gaps, and with every pocket a region of its own.
+    - ``hint_labels``: the regions a hint fills. A hint fills all of its closed region that is not page (a hair
+      stroke that stops short of the face outline should not keep a hint from the rest of the face); the page
+      parts of that region stay apart and each pocket is a region of its own.
+    - ``page`` (bool): the white page, :func:`background_mask` of ``labels`` (pockets included).
+    - ``pockets`` (int32, 0 elsewhere): the 4-connected parts of the page inside the convex hull of the lines.
+      They may be shapes the lines leave open (a bust cut off at the bottom) rather than page, which only an
+      estimate of the picture's lightness can tell.
+    """
+    closed = label_regions(line_u8, threshold)
+    labels = close_gaps(closed, gap_radius)
+    page = background_mask(labels, line_u8)
+    hint_labels = split_by_mask(closed, page)
+    pockets, _ = ndimage.label(page & convex_hull_mask(closed == 0), structure=_FOUR_CONNECTED)
+    pockets = pockets.astype(np.int32, copy=False)
+    inside = pockets > 0
+    labels = np.where(inside, labels.max() + pockets, labels)
+    hint_labels = np.where(inside, hint_labels.max() + pockets, hint_labels)
+    return labels, hint_labels, page, pockets
 
 
 def gray_regions(

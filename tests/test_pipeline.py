@@ -272,3 +272,43 @@ def test_cleanup_keeps_a_region_split_between_two_hints(colorizer):
     out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch", cleanup=True).image).astype(int)
     # Each half keeps its own hint's color instead of the region's average (purple).
     assert out[100, 60, 0] > out[100, 60, 2] + 100 and out[100, 140, 2] > out[100, 140, 0] + 100
+
+
+def _open_shapes() -> Image.Image:
+    """A box with a 4 px gap in its top side, and a U open at the bottom (line width 4, 200x200)."""
+    from PIL import ImageDraw
+
+    img = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([20, 20, 90, 90], outline=0, width=4)
+    draw.rectangle([53, 20, 56, 23], fill=255)  # the gap
+    draw.line([(120, 180), (120, 40), (180, 40), (180, 180)], fill=0, width=4)  # the U
+    return img
+
+
+def test_a_hint_in_a_leaking_shape_does_not_flood_the_page(colorizer):
+    red = (210, 30, 30)
+    hints = [Hint(x=55, y=60, color=red), Hint(x=150, y=120, color=red)]  # inside the box, inside the U
+    out = np.asarray(colorizer.colorize(_open_shapes(), hints=hints, mode="sketch").image).astype(int)
+    for y, x in [(60, 40), (60, 75), (120, 130), (170, 170)]:
+        assert out[y, x, 0] > out[y, x, 1] + 100, (y, x, out[y, x])  # the shapes are red
+    for y, x in [(5, 5), (10, 150), (195, 150), (100, 195)]:  # outside the hull of the lines
+        assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])  # the page around them is not
+
+
+@pytest.mark.parametrize("estimate, colored", [(40.0, True), (98.0, False)])
+def test_an_open_shape_is_colored_when_the_estimate_is_dark(colorizer, monkeypatch, estimate, colored):
+    real = colorizer._net_small
+
+    def constant_estimate(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out["l_small"] = torch.full_like(out["l_small"], estimate)
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", constant_estimate)
+    result = colorizer.colorize(_open_shapes(), mode="sketch")
+    l_layer = np.asarray(result.l_estimate).astype(float) * 100 / 255
+    # Inside the U: a pocket of the page within the lines' hull, a shape only where the estimate is dark.
+    assert abs(l_layer[120, 150] - (estimate if colored else 100.0)) < 2, l_layer[120, 150]
+    assert abs(l_layer[60, 55] - estimate) < 2  # the box with its gap closed is never page
+    assert l_layer[5, 5] > 99 and l_layer[195, 150] > 99  # the page outside the hull always is

@@ -167,3 +167,52 @@ def test_region_functions_are_fast_at_256():
     per_sample_ms = (time.perf_counter() - start) / 10 * 1000
     # A few ms on an idle core; the generous bound only catches accidental per-pixel Python loops.
     assert per_sample_ms < 100
+
+
+def _open_box(gap: int, size: int = 80) -> np.ndarray:
+    """A closed box whose bottom side has a gap of ``gap`` pixels (line width 2)."""
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([20, 20, 60, 60], outline=0, width=2)
+    draw.rectangle([40 - gap // 2, 59, 40 - gap // 2 + gap - 1, 60], fill=255)
+    return np.array(image)
+
+
+def test_close_gaps_splits_a_leaking_region_from_the_page():
+    line = _open_box(gap=6)
+    labels = regions.label_regions(line)
+    assert labels[40, 40] == labels[5, 5]  # the box leaks into the page
+    closed = regions.close_gaps(labels, radius=4)
+    assert closed.dtype == np.int32 and closed[40, 40] != closed[5, 5]
+    assert np.array_equal(closed == 0, labels == 0)  # lines stay lines
+    page = regions.background_mask(closed, line)
+    assert page[5, 5] and not page[40, 40] and not page[35, 25]
+    # Split only, never merged: every new region lies inside one old region.
+    for value in np.unique(closed[closed > 0]):
+        assert np.unique(labels[closed == value]).size == 1
+    # A gap wider than twice the radius stays open; radius 0 changes nothing.
+    assert regions.close_gaps(regions.label_regions(_open_box(gap=16)), radius=4)[40, 40] == \
+        regions.close_gaps(regions.label_regions(_open_box(gap=16)), radius=4)[5, 5]
+    assert np.array_equal(regions.close_gaps(labels, 0), labels)
+
+
+def test_split_by_mask_separates_the_masked_part_of_each_region():
+    labels = np.array([[1, 1, 0, 2, 2]], np.int32)
+    mask = np.array([[True, False, True, True, True]])
+    out = regions.split_by_mask(labels, mask)
+    assert out[0, 2] == 0 and out[0, 0] != out[0, 1] and out[0, 3] == out[0, 4] != out[0, 0]
+    assert set(np.unique(out)) == {0, 1, 2, 3}
+    with pytest.raises(ImageError, match="does not match"):
+        regions.split_by_mask(labels, mask[:, :3])
+
+
+def test_convex_hull_mask_fills_the_hull():
+    mask = np.zeros((50, 50), bool)
+    mask[10, 10:41] = True  # top side
+    mask[40, 25] = True  # apex: a triangle
+    hull = regions.convex_hull_mask(mask)
+    assert hull[20, 25] and hull[10, 10] and hull[40, 25] and not hull[39, 12] and not hull[5, 25]
+    assert not regions.convex_hull_mask(np.zeros((5, 5), bool)).any()
+    line = np.zeros((5, 5), bool)
+    line[2, 1:4] = True  # no area: the pixels themselves
+    assert np.array_equal(regions.convex_hull_mask(line), line)
