@@ -48,6 +48,9 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
     p.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature (default 0.38)")
     p.add_argument("--cleanup", action="store_true", help="uniform color within each closed region")
+    p.add_argument("--close-gaps", type=float, default=None, metavar="FRACTION",
+                   help="line art: close gaps in the lines up to about twice this fraction of the long side "
+                        "(default 0.012; 0 = only fully closed outlines hold a color)")
     p.add_argument("--format", choices=("png", "jpg", "webp"), default="png", help="output format for folders")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders")
 
@@ -94,6 +97,8 @@ def run_colorize(args: argparse.Namespace) -> int:
     if args.hints:
         hints += load_hints_json(args.hints)
     options = {} if args.size is None else {"working_size": args.size}
+    if args.close_gaps is not None:
+        options["gap_closing"] = args.close_gaps
     if args.method == "net":
         colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device, **options)
     else:

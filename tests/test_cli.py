@@ -59,7 +59,8 @@ def test_hints_file_and_single_output_name(tmp_path, tiny_checkpoint, capsys):
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps({"hints": [{"x": 10, "y": 20, "color": "#112233", "radius": 3}]}))
     code, _, err = run_cli(["colorize", src, "-o", tmp_path / "result.webp", "--hints", hints,
-                            "--checkpoint", tiny_checkpoint, "--mode", "sketch", "--size", "64"], capsys)
+                            "--checkpoint", tiny_checkpoint, "--mode", "sketch", "--size", "64",
+                            "--close-gaps", "0"], capsys)
     assert code == 0, err
     assert Image.open(tmp_path / "result.webp").size == (300, 200)
 
@@ -116,6 +117,7 @@ def _bad_inputs(tmp_path, ckpt):
         ("bad-output-format", [good, "-o", tmp_path / "out.bmp", *ck], ".bmp"),
         ("bad-working-size", [good, "-o", out, *ck, "--size", "4"], "working_size"),
         ("bad-temperature", [good, "-o", out, *ck, "--temperature", "-1"], "temperature"),
+        ("bad-gap-closing", [good, "-o", out, *ck, "--close-gaps", "0.5"], "gap_closing"),
         ("levin-on-line-art", [good, "-o", out, "--method", "levin", "--mode", "sketch"], "grayscale"),
     ]
     if not torch.cuda.is_available():
