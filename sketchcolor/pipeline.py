@@ -46,6 +46,12 @@ DEFAULT_GAP_CLOSING = GAP_CLOSING
 # Val split (100 pictures, sketch task, gap closing 0.02): threshold 0 (never) / 75 / 85 / 95 gave ΔE2000 without hints 14.52 /
 # 13.24 / 13.14 / 13.25 and output L-PSNR 19.28 / 20.08 / 20.16 / 20.06 dB.
 _POCKET_L = 85.0
+# How a region without hints turns its pooled color distribution into one color. Line art: the color with the least
+# expected ΔE2000 under the distribution sharpened by the temperature; grayscale: the annealed mean. Val split
+# (100 pictures, no hints, bundled model, T = 0.38): sketch ΔE2000 13.14 (annealed mean) -> 12.25 (least risk);
+# gray 7.33 / colorfulness 31.9 (annealed mean) vs 7.17 / 28.8 (least risk, unsharpened) and 7.29 / 30.7
+# (sharpened 1.6x): no better on both, and the gray task must not wash out.
+REGION_DECODE = {"sketch": "risk", "gray": "mean"}
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
 # Pixels at least this light (8-bit gray) count as paper for mode detection and the white-page rule.
 PAPER_LEVEL = 230
@@ -219,6 +225,7 @@ class Colorizer:
         self.max_pixels = max_pixels
         self.gap_closing = float(gap_closing)
         self.source = source
+        self._risk_cache: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -334,22 +341,39 @@ class Colorizer:
         heads = self.color(x)  # one forward serves both the decoded color and the suggestions' logits
         ab_norm = self.color.decode(heads, x, temperature=temperature)[..., :h, :w]
         ab_small = C.norm_to_ab(ab_norm[0].float())
-        ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature)
+        ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature,
+                                          l_small=l_small, decode=REGION_DECODE[mode])
         out = {"l_small": l_small, "ab_small": ab_small}
         if want_logits:
             logits = F.interpolate(heads.logits, size=(h_pad, w_pad), mode="bilinear", align_corners=False)
             out["logits"] = logits[0, :, :h, :w].float()
         return out
 
+    def _risk_table(self) -> torch.Tensor:
+        """(21, Q, Q) ΔE2000 between the color bins at L = 0, 5, .., 100, computed once per Colorizer."""
+        if self._risk_cache is None:
+            from skimage.color import deltaE_ciede2000
+
+            ab = self.color.bins.cpu().double().numpy()
+            q = ab.shape[0]
+            table = np.empty((21, q, q), np.float32)
+            for i, l in enumerate(np.linspace(0, 100, 21)):
+                lab = np.concatenate([np.full((q, 1), l), ab], 1)
+                table[i] = deltaE_ciede2000(lab[:, None, :], lab[None, :, :])
+            self._risk_cache = torch.from_numpy(table)
+        return self._risk_cache
+
     def _pooled_region_ab(self, logits: torch.Tensor, labels: np.ndarray, fill_mask: np.ndarray,
-                          ab_small: torch.Tensor, temperature: float) -> torch.Tensor:
+                          ab_small: torch.Tensor, temperature: float, *, l_small: torch.Tensor | None = None,
+                          decode: str = "mean") -> torch.Tensor:
         """One color per region without hints: the annealed mean of the region's pooled color distribution.
 
         Decoding each pixel on its own lets neighbours of one flat region pick different modes (speckle) and
         averages the modes of an uncertain region into gray-brown; pooling the predicted distributions over the
         closed (sketch) or flat (gray) region first, then decoding, gives the region one consistent color. The
         logits (Q, h/s, w/s) are pooled at their own resolution, each cell counted for the region at its centre;
-        regions that hold no cell centre, hinted regions and label 0 keep the per-pixel color.
+        regions that hold no cell centre, hinted regions and label 0 keep the per-pixel color. ``decode``: "mean"
+        (annealed mean) or "risk" (least expected ΔE2000 at the region's mean L of ``l_small`` (h, w)).
         Measured on the val split (60 pictures, no hints): ΔE2000 gray 13.05 -> 12.51, sketch 18.54 -> 18.51.
         labels (h, w) int; fill_mask (h, w) 1 where a hint filled the region; ab_small (2, h, w) Lab units.
         """
@@ -369,8 +393,21 @@ class Colorizer:
         sums = torch.zeros(count, probs.shape[1]).index_add_(0, cell_labels, probs)
         has_cells = torch.bincount(cell_labels, minlength=count) > 0
         has_cells[0] = False
-        region_ab = C.annealed_mean(sums.clamp_min(1e-12).log().T[None, :, :, None], self.color.bins.cpu(),
-                                    temperature=temperature)[0, :, :, 0]  # (2, count)
+        bins = self.color.bins.cpu().float()
+        if decode == "risk":
+            # Minimum expected ΔE2000 (a Bayes decision for the metric) at the region's mean L, over the pooled
+            # distribution sharpened by 2 * 0.38 / T so that the temperature still sets how vivid colors are.
+            label_flat = torch.from_numpy(pooled_labels.astype(np.int64)).reshape(-1)
+            l_mean = torch.zeros(count).index_add_(0, label_flat, l_small.reshape(-1).float().cpu())
+            l_mean /= torch.bincount(label_flat, minlength=count).clamp_min(1)
+            table = self._risk_table()
+            level = (l_mean / 100 * (table.shape[0] - 1)).round().long().clamp(0, table.shape[0] - 1)
+            sharp = torch.softmax(sums.clamp_min(1e-12).log() * (2 * DEFAULT_TEMPERATURE / temperature), dim=1)
+            best = torch.einsum("rq,rcq->rc", sharp, table[level]).argmin(1)
+            region_ab = bins[best].T  # (2, count)
+        else:
+            region_ab = C.annealed_mean(sums.clamp_min(1e-12).log().T[None, :, :, None], bins,
+                                        temperature=temperature)[0, :, :, 0]  # (2, count)
         label_t = torch.from_numpy(pooled_labels.astype(np.int64))
         return torch.where(has_cells[label_t][None], region_ab[:, label_t], ab_small)
 

@@ -266,6 +266,24 @@ def test_unhinted_region_decodes_its_pooled_distribution(colorizer):
     assert torch.equal(out[:, labels != 1], ab_small[:, labels != 1])  # line and hinted region keep theirs
 
 
+def test_least_risk_decoding_keeps_the_majority_color(colorizer):
+    """Line art decodes a pooled region to the color with the least expected ΔE2000: with 60 % of the mass on one
+    color and 40 % on a far one that is the majority color itself, where the annealed mean blends the two."""
+    stride = colorizer.color.config.logits_stride
+    bins = colorizer.color.bins
+    a = int(torch.argmin((bins - torch.tensor([60.0, 40.0])).norm(dim=1)))  # a red
+    b = int(torch.argmin((bins - torch.tensor([-30.0, -40.0])).norm(dim=1)))  # a blue
+    labels = np.ones((20, 20), np.int32)
+    logits = torch.full((colorizer.color.num_bins, 20 // stride, 20 // stride), -20.0)
+    logits[a], logits[b] = np.log(0.6), np.log(0.4)
+    l_small = torch.full((20, 20), 50.0)
+    args = (logits, labels, np.zeros((20, 20), np.float32), torch.zeros(2, 20, 20), 0.38)
+    risk = colorizer._pooled_region_ab(*args, l_small=l_small, decode="risk")
+    assert torch.allclose(risk, bins[a].float()[:, None, None].expand(2, 20, 20))
+    mean = colorizer._pooled_region_ab(*args, decode="mean")[:, 0, 0]
+    assert (mean - bins[a]).norm() > 10 and (mean - bins[b]).norm() > 10
+
+
 def test_cleanup_keeps_a_region_split_between_two_hints(colorizer):
     red, blue = (210, 30, 30), (30, 30, 210)
     hints = [Hint(x=60, y=100, color=red), Hint(x=140, y=100, color=blue)]
