@@ -76,7 +76,7 @@ def label_regions(line_u8: np.ndarray, threshold: int = 128) -> np.ndarray:
     return labels.astype(np.int32, copy=False)
 
 
-def close_gaps(labels: np.ndarray, radius: float) -> np.ndarray:
+def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np.ndarray:
     """Split regions of line art that leak through gaps in the lines no wider than about ``2 * radius`` pixels.
 
     Line art is rarely closed: a hair stroke that stops short of the face outline joins the face to the page,
@@ -88,6 +88,7 @@ def close_gaps(labels: np.ndarray, radius: float) -> np.ndarray:
     Args:
         labels: int (H, W) labels from :func:`label_regions` (0 = line).
         radius: thickening in pixels; ``<= 0`` returns ``labels`` unchanged.
+        max_side: pictures with a longer side are closed on a grid of blocks that brings it to at most this.
 
     Returns:
         int32 (H, W): 0 on the lines, 1..K for the split regions (in order of first appearance by label).
@@ -96,12 +97,23 @@ def close_gaps(labels: np.ndarray, radius: float) -> np.ndarray:
     lines = labels == 0
     if radius <= 0 or not lines.any() or lines.all():
         return labels.astype(np.int32, copy=False)
-    thick = ndimage.distance_transform_edt(~lines) <= radius
+    # Large pictures are closed on a coarser grid (a block is line when any of its pixels is): the gaps are
+    # many pixels wide there, and two distance transforms at full size would cost seconds at 4096².
+    factor = max(1, -(-max(lines.shape) // max_side))
+    coarse = lines
+    if factor > 1:
+        height, width = lines.shape
+        padded = np.zeros((-(-height // factor) * factor, -(-width // factor) * factor), dtype=bool)
+        padded[:height, :width] = lines
+        coarse = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3))
+    thick = ndimage.distance_transform_edt(~coarse) <= radius / factor
     closed, count = ndimage.label(~thick, structure=_FOUR_CONNECTED)
     if count == 0:
         return labels.astype(np.int32, copy=False)
     nearest = closed.ravel()[nearest_region_index(closed)]  # thickened region nearest to every pixel
     del thick, closed
+    if factor > 1:
+        nearest = np.repeat(np.repeat(nearest, factor, axis=0), factor, axis=1)[: lines.shape[0], : lines.shape[1]]
     key = labels.astype(np.int64) * (count + 1) + nearest
     key[lines] = 0
     size = (int(labels.max()) + 1) * (count + 1)

@@ -216,3 +216,14 @@ def test_convex_hull_mask_fills_the_hull():
     line = np.zeros((5, 5), bool)
     line[2, 1:4] = True  # no area: the pixels themselves
     assert np.array_equal(regions.convex_hull_mask(line), line)
+
+
+def test_close_gaps_on_a_coarse_grid_splits_like_the_full_one():
+    line = np.repeat(np.repeat(_open_box(gap=6), 4, axis=0), 4, axis=1)  # 320², gap 24 px
+    labels = regions.label_regions(line)
+    full = regions.close_gaps(labels, radius=16)
+    coarse = regions.close_gaps(labels, radius=16, max_side=100)
+    for out in (full, coarse):
+        assert out[160, 160] != out[20, 20] and np.array_equal(out == 0, labels == 0)
+    # The split runs through the gap on both grids; pixels away from it agree.
+    assert np.mean((full == full[160, 160]) == (coarse == coarse[160, 160])) > 0.99
