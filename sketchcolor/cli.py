@@ -46,7 +46,7 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint folder (default: the bundled weights)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
-    p.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature (default 0.38)")
+    p.add_argument("--temperature", type=float, default=None, help="color decoding temperature, lower = more vivid (default 0.38 for line art, 0.22 for gray)")
     p.add_argument("--cleanup", action="store_true", help="uniform color within each closed region")
     p.add_argument("--close-gaps", type=float, default=None, metavar="FRACTION",
                    help="line art: close gaps in the lines up to about twice this fraction of the long side "

@@ -330,3 +330,15 @@ def test_an_open_shape_is_colored_when_the_estimate_is_dark(colorizer, monkeypat
     assert abs(l_layer[120, 150] - (estimate if colored else 100.0)) < 2, l_layer[120, 150]
     assert abs(l_layer[60, 55] - estimate) < 2  # the box with its gap closed is never page
     assert l_layer[5, 5] > 99 and l_layer[195, 150] > 99  # the page outside the hull always is
+
+
+def test_each_mode_has_its_default_temperature(colorizer, gray_picture, line_art):
+    from sketchcolor.pipeline import MODE_TEMPERATURE
+
+    for picture, mode in ((gray_picture, "gray"), (line_art, "sketch")):
+        default = np.asarray(colorizer.colorize(picture, mode=mode).image)
+        same = np.asarray(colorizer.colorize(picture, mode=mode, temperature=MODE_TEMPERATURE[mode]).image)
+        assert np.array_equal(default, same), mode
+    assert MODE_TEMPERATURE["gray"] != MODE_TEMPERATURE["sketch"]
+    other = np.asarray(colorizer.colorize(gray_picture, mode="gray", temperature=MODE_TEMPERATURE["sketch"]).image)
+    assert not np.array_equal(other, np.asarray(colorizer.colorize(gray_picture, mode="gray").image))
