@@ -48,6 +48,8 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
     p.add_argument("--temperature", type=float, default=None, help="color decoding temperature, lower = more vivid (default 0.38 for line art, 0.22 for gray)")
     p.add_argument("--cleanup", action="store_true", help="uniform color within each closed region")
+    p.add_argument("--shading", action="store_true",
+                   help="line art: keep the estimated shading inside regions (default: one tone per region)")
     p.add_argument("--close-gaps", type=float, default=None, metavar="FRACTION",
                    help="line art: close gaps in the lines up to about twice this fraction of the long side "
                         "(default 0.012; 0 = only fully closed outlines hold a color)")
@@ -108,7 +110,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     for src, dst in tqdm(list(zip(inputs, outputs)), desc="colorize", unit="img", disable=len(inputs) < 2):
         try:
             result = colorizer.colorize(src, hints=hints, mode=args.mode, temperature=args.temperature,
-                                        cleanup=args.cleanup, method=args.method)
+                                        cleanup=args.cleanup, method=args.method, shading=args.shading)
             save_image(result.image, dst)
         except (SketchcolorError, OSError) as exc:
             # One bad file must not cost the rest of the batch.

@@ -435,6 +435,7 @@ class Colorizer:
         temperature: float | None = None,
         cleanup: bool = False,
         method: str = "net",
+        shading: bool = False,
     ) -> ColorizeResult:
         """Color ``image`` (PIL image, path, bytes or numpy array; any size), following ``hints``.
 
@@ -445,13 +446,15 @@ class Colorizer:
         cleanup: make colors uniform within each closed region (flat-region cleanup).
         method: "net" (the learned model), "levin" (Levin et al. 2004, grayscale + hints) or "regionfill"
         (each closed region of line art takes its hint's color).
+        shading: line art: keep the lightness estimate's shading inside each region (default: one tone per region,
+        the estimate's mean over it).
         """
         start = time.perf_counter()
         self._check_args(mode, method, temperature)
         rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
         if method == "net":
             result = self._colorize_net(rgb_img, gray_full, hint_list, resolved,
-                                        self._temperature(temperature, resolved), cleanup)
+                                        self._temperature(temperature, resolved), cleanup, shading)
         else:
             result = self._colorize_classical(gray_full, hint_list, resolved, method)
         result.seconds = time.perf_counter() - start
@@ -476,7 +479,7 @@ class Colorizer:
                               lines=lines, hints=hint_list)
 
     def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
-                      temperature: float, cleanup: bool) -> ColorizeResult:
+                      temperature: float, cleanup: bool, shading: bool = False) -> ColorizeResult:
         height, width = gray_full.shape
         lab_l_full = None
         if mode == "gray":
@@ -496,7 +499,15 @@ class Colorizer:
             shape = mean_l < _POCKET_L
             shape[0] = False
             page &= ~shape[pockets]
+            # Its L is the pocket's mean estimate: the estimate fades out towards the open side, a flat tone does not.
+            flat = torch.from_numpy(mean_l.astype(np.float32))[torch.from_numpy(pockets.astype(np.int64))]
+            l_full = torch.where(torch.from_numpy(shape[pockets]), flat, l_full)
         sketch = mode == "sketch"
+        if sketch and not shading:
+            # One tone per region, the mean of the estimate over it: the estimate's shading at working size is
+            # soft and blotchy. Val (100 pictures, no hints): ΔE2000 12.12 -> 11.59, output L-PSNR 20.25 -> 20.65 dB
+            # (half the shading kept: 11.73 and 20.56).
+            l_full = torch.from_numpy(self._region_mean(l_full.numpy()[None], labels)[0])
         # Sketch: hinted regions take the hint's L too (the estimate cannot know it); gray keeps the input's L.
         l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, hint_labels, hint_list, with_l=sketch)
         page &= ~hinted_t.numpy()

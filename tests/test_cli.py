@@ -60,7 +60,7 @@ def test_hints_file_and_single_output_name(tmp_path, tiny_checkpoint, capsys):
     hints.write_text(json.dumps({"hints": [{"x": 10, "y": 20, "color": "#112233", "radius": 3}]}))
     code, _, err = run_cli(["colorize", src, "-o", tmp_path / "result.webp", "--hints", hints,
                             "--checkpoint", tiny_checkpoint, "--mode", "sketch", "--size", "64",
-                            "--close-gaps", "0"], capsys)
+                            "--close-gaps", "0", "--shading"], capsys)
     assert code == 0, err
     assert Image.open(tmp_path / "result.webp").size == (300, 200)
 

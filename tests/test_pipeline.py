@@ -342,3 +342,15 @@ def test_each_mode_has_its_default_temperature(colorizer, gray_picture, line_art
     assert MODE_TEMPERATURE["gray"] != MODE_TEMPERATURE["sketch"]
     other = np.asarray(colorizer.colorize(gray_picture, mode="gray", temperature=MODE_TEMPERATURE["sketch"]).image)
     assert not np.array_equal(other, np.asarray(colorizer.colorize(gray_picture, mode="gray").image))
+
+
+def test_line_art_regions_get_one_tone_unless_shading_is_asked_for(colorizer):
+    from sketchcolor.regions import label_regions
+
+    img = _boxed()
+    inside = label_regions(np.asarray(img)) == label_regions(np.asarray(img))[100, 100]
+    flat = np.asarray(colorizer.colorize(img, mode="sketch").l_estimate).astype(float)[inside]
+    shaded = np.asarray(colorizer.colorize(img, mode="sketch", shading=True).l_estimate).astype(float)[inside]
+    assert flat.max() - flat.min() <= 1
+    assert shaded.max() - shaded.min() > 1  # the (random) estimate varies inside the box
+    assert abs(flat.mean() - shaded.mean()) < 1  # the tone is the estimate's mean over the region
