@@ -46,7 +46,8 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint folder (default: the bundled weights)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
-    p.add_argument("--temperature", type=float, default=None, help="color decoding temperature, lower = more vivid (default 0.38 for line art, 0.22 for gray)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="color decoding temperature, lower = more vivid (default 0.38 for line art, 0.22 for gray)")
     p.add_argument("--cleanup", action="store_true", help="uniform color within each closed region")
     p.add_argument("--shading", action="store_true",
                    help="line art: keep the estimated shading inside regions (default: one tone per region)")

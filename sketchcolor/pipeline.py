@@ -44,9 +44,9 @@ DEFAULT_TEMPERATURE = 0.38
 # The temperature each mode uses unless one is given (see the model card for the val measurements).
 MODE_TEMPERATURE = {"sketch": DEFAULT_TEMPERATURE, "gray": 0.22}
 DEFAULT_GAP_CLOSING = GAP_CLOSING
-# A pocket of the page inside the hull of the lines whose estimated mean L is below this is colored.
-# Val split (100 pictures, sketch task, gap closing 0.02): threshold 0 (never) / 75 / 85 / 95 gave ΔE2000 without hints 14.52 /
-# 13.24 / 13.14 / 13.25 and output L-PSNR 19.28 / 20.08 / 20.16 / 20.06 dB.
+# A pocket of the page inside the hull of the lines whose estimated mean L is below this is colored. Val split
+# (100 pictures, sketch task, gap closing 0.02): thresholds 0 (never) / 75 / 85 / 95 gave ΔE2000 without hints
+# 14.52 / 13.24 / 13.14 / 13.25 and output L-PSNR 19.28 / 20.08 / 20.16 / 20.06 dB.
 _POCKET_L = 85.0
 # How a region without hints turns its pooled color distribution into one color. Line art: the color with the least
 # expected ΔE2000 under the distribution sharpened by the temperature; grayscale: the annealed mean. Val split
@@ -379,7 +379,7 @@ class Colorizer:
     def _pooled_region_ab(self, logits: torch.Tensor, labels: np.ndarray, fill_mask: np.ndarray,
                           ab_small: torch.Tensor, temperature: float, *, l_small: torch.Tensor | None = None,
                           decode: str = "mean") -> torch.Tensor:
-        """One color per region without hints: the annealed mean of the region's pooled color distribution.
+        """One color per region without hints, decoded from the region's pooled color distribution.
 
         Decoding each pixel on its own lets neighbours of one flat region pick different modes (speckle) and
         averages the modes of an uncertain region into gray-brown; pooling the predicted distributions over the
