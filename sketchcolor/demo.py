@@ -240,11 +240,12 @@ class ColorizeOutputs:
 
 
 def colorize_picture(colorizer: Any, editor: dict | None, points: Any, mode: str = "auto", cleanup: bool = False,
-                     *, out_dir: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ColorizeOutputs:
+                     shading: bool = False, *, out_dir: str | os.PathLike,
+                     max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ColorizeOutputs:
     """Color the editor's picture with its strokes and the table's points; write the PNG and the .ora to out_dir."""
     picture_u8 = picture_from_editor(editor, max_pixels=max_pixels)
     hints = collect_hints(editor, points)
-    result = colorizer.colorize(picture_u8, hints=hints, mode=mode, cleanup=bool(cleanup))
+    result = colorizer.colorize(picture_u8, hints=hints, mode=mode, cleanup=bool(cleanup), shading=bool(shading))
     out_dir = Path(out_dir)
     png_path = save_image(result.image, out_dir / "sketchcolor.png")
     ora_path = write_ora(out_dir / "sketchcolor.ora", result_layers(result), result.image)
@@ -433,7 +434,8 @@ def build_demo(
     ``suggest_colors``). max_upload_mb: largest accepted upload, recorded as the Blocks' ``max_file_size``
     (:func:`launch` passes it on, since ``Blocks.launch`` resets it). max_pixels: larger pictures are refused with
     a message. examples: picture files offered as examples. The public API endpoint is ``/colorize``:
-    (editor value, points table, mode, cleanup) -> (result, L estimate, flats, PNG file, .ora file, status text).
+    (editor value, points table, mode, cleanup, shading) -> (result, L estimate, flats, PNG file, .ora file, status
+    text).
     """
     gr = _gradio()
 
@@ -471,8 +473,8 @@ def build_demo(
         color = normalize_color(choice)
         return color, add_point(points, last_click[0], last_click[1], color, width=width, height=height)
 
-    def run(editor, points, mode, cleanup):
-        outputs = colorize_picture(colorizer, editor, points, mode, cleanup, out_dir=scratch.new_run(),
+    def run(editor, points, mode, cleanup, shading):
+        outputs = colorize_picture(colorizer, editor, points, mode, cleanup, shading, out_dir=scratch.new_run(),
                                    max_pixels=max_pixels)
         kind = "line art" if outputs.mode == "sketch" else "a grayscale picture"
         status = f"Colored as {kind}{' (auto-detected)' if mode == 'auto' else ''} in {outputs.seconds:.2f} s."
@@ -520,6 +522,7 @@ def build_demo(
         with gr.Row():
             mode = gr.Radio(MODE_CHOICES, value="auto", label="Picture kind")
             cleanup = gr.Checkbox(False, label="Flat-region cleanup (one color per closed region)")
+            shading = gr.Checkbox(False, label="Keep the estimated shading (line art)")
             run_button = gr.Button("Color it", variant="primary", elem_id="sketchcolor-run")
         with gr.Row():
             result = gr.Image(label="Colored", type="numpy", format="png", interactive=False, height=400,
@@ -558,7 +561,8 @@ def build_demo(
         suggestions.input(for_people(picked), [suggestions, last_click, picture, points], [color, points], **private)
         clear_points.click(lambda: [], None, [points], **private)
         run_button.click(
-            for_people(run), [editor, points, mode, cleanup], [result, l_estimate, flat, png_file, ora_file, status],
+            for_people(run), [editor, points, mode, cleanup, shading],
+            [result, l_estimate, flat, png_file, ora_file, status],
             api_name="colorize", concurrency_id="model",
         )
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=max_queue)

@@ -36,9 +36,10 @@ class FakeColorizer:
     def __init__(self) -> None:
         self.calls: list[dict] = []
 
-    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net"):
+    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net", shading=False):
         rgb_u8 = np.asarray(image)
-        self.calls.append({"shape": rgb_u8.shape, "hints": list(hints or []), "mode": mode, "cleanup": cleanup})
+        self.calls.append({"shape": rgb_u8.shape, "hints": list(hints or []), "mode": mode, "cleanup": cleanup,
+                           "shading": shading})
         gray = Image.fromarray(rgb_u8).convert("L")
         height, width = rgb_u8.shape[:2]
         flat = Image.new("RGB", (width, height), (240, 140, 0))
@@ -194,8 +195,9 @@ def test_suggest_at_passes_strokes_and_points_as_hints():
 def test_colorize_picture_returns_images_and_downloads(tmp_path):
     fake = FakeColorizer()
     editor = editor_value(line_drawing(), [((12, 30, 36, 30), "#e03020")])
-    out = D.colorize_picture(fake, editor, [[70, 30, "#2f7fd8"]], "sketch", True, out_dir=tmp_path)
+    out = D.colorize_picture(fake, editor, [[70, 30, "#2f7fd8"]], "sketch", True, True, out_dir=tmp_path)
     assert fake.calls[-1]["mode"] == "sketch" and fake.calls[-1]["cleanup"] is True
+    assert fake.calls[-1]["shading"] is True
     assert len(fake.calls[-1]["hints"]) >= 2
     assert out.image_u8.shape == (64, 96, 3) and out.l_estimate_u8.shape == (64, 96)
     assert out.flat_u8.shape == (64, 96, 3)

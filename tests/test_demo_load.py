@@ -46,7 +46,7 @@ def test_twenty_concurrent_requests_all_succeed(tiny_checkpoint, tmp_path, capsy
             editor = {"background": handle_file(str(paths[i % len(paths)])), "layers": [], "composite": None}
             table = {"headers": D.POINT_HEADERS, "data": [[40 + 10 * (i % 5), 60, "#2f7fd8"]]}
             start = time.perf_counter()
-            result = client.predict(editor, table, "sketch", i % 2 == 0, api_name="/colorize")
+            result = client.predict(editor, table, "sketch", i % 2 == 0, i % 3 == 0, api_name="/colorize")
             return time.perf_counter() - start, result[0]
 
         wall = time.perf_counter()
