@@ -108,6 +108,13 @@ def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np
         coarse = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3))
     thick = ndimage.distance_transform_edt(~coarse) <= radius / factor
     closed, count = ndimage.label(~thick, structure=_FOUR_CONNECTED)
+    # A crevice that thickening pinches off (between an ear and a head) is no region of its own: components
+    # smaller than a disk of the radius go back to the band, else their nearest-region cells reach out of the
+    # crevice along the outline as thin spikes.
+    sizes = np.bincount(closed.ravel(), minlength=count + 1)
+    keep = sizes >= max(4.0, np.pi * (radius / factor) ** 2)
+    closed = _relabel_consecutive(closed, keep)
+    count = int(closed.max())
     if count == 0:
         return labels.astype(np.int32, copy=False)
     nearest = closed.ravel()[nearest_region_index(closed)]  # thickened region nearest to every pixel
@@ -183,15 +190,24 @@ def line_art_regions(
       stroke that stops short of the face outline should not keep a hint from the rest of the face); the page
       parts of that region stay apart and each pocket is a region of its own.
     - ``page`` (bool): the white page, :func:`background_mask` of ``labels`` (pockets included).
-    - ``pockets`` (int32, 0 elsewhere): the 4-connected parts of the page inside the convex hull of the lines.
-      They may be shapes the lines leave open (a bust cut off at the bottom) rather than page, which only an
-      estimate of the picture's lightness can tell.
+    - ``pockets`` (int32, 0 elsewhere): the 4-connected parts of the page inside the convex hull of the lines
+      that are at least ``gap_radius`` thick somewhere (not the slivers along a rounded outline). They may be
+      shapes the lines leave open (a bust cut off at the bottom) rather than page, which only an estimate of the
+      picture's lightness can tell. None when ``gap_radius <= 0``.
     """
     closed = label_regions(line_u8, threshold)
     labels = close_gaps(closed, gap_radius)
     page = background_mask(labels, line_u8)
     hint_labels = split_by_mask(closed, page)
-    pockets, _ = ndimage.label(page & convex_hull_mask(closed == 0), structure=_FOUR_CONNECTED)
+    if gap_radius <= 0:  # only closed outlines hold color: no gaps closed, no pockets
+        return labels, hint_labels, page, np.zeros(labels.shape, np.int32)
+    pockets, count = ndimage.label(page & convex_hull_mask(closed == 0), structure=_FOUR_CONNECTED)
+    if count:
+        # Slivers between a rounded outline and the hull's straight edge are page: a pocket must be at least
+        # as thick as the gap radius somewhere (else its mean estimate, dark beside the line, colors it).
+        depth = ndimage.distance_transform_edt(pockets > 0)
+        thickest = ndimage.maximum(depth, pockets, index=np.arange(count + 1))
+        pockets = _relabel_consecutive(pockets, np.asarray(thickest) >= max(2.0, gap_radius))
     pockets = pockets.astype(np.int32, copy=False)
     inside = pockets > 0
     labels = np.where(inside, labels.max() + pockets, labels)

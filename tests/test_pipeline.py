@@ -354,3 +354,20 @@ def test_line_art_regions_get_one_tone_unless_shading_is_asked_for(colorizer):
     assert flat.max() - flat.min() <= 1
     assert shaded.max() - shaded.min() > 1  # the (random) estimate varies inside the box
     assert abs(flat.mean() - shaded.mean()) < 1  # the tone is the estimate's mean over the region
+
+
+def test_no_gap_closing_keeps_open_shapes_as_page(tiny_checkpoint, monkeypatch):
+    strict = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", gap_closing=0)
+    real = strict._net_small
+
+    def dark_estimate(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out["l_small"] = torch.full_like(out["l_small"], 40.0)
+        return out
+
+    monkeypatch.setattr(strict, "_net_small", dark_estimate)
+    l_layer = np.asarray(strict.colorize(_open_shapes(), mode="sketch").l_estimate).astype(float) * 100 / 255
+    # The U and the box with a gap are page like everything that the lines do not close.
+    assert l_layer[120, 150] > 99 and l_layer[60, 55] > 99
+    with pytest.raises(ConfigError, match="gap_closing"):
+        Colorizer.from_pretrained(tiny_checkpoint, device="cpu", gap_closing=-0.1)
