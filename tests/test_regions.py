@@ -227,3 +227,15 @@ def test_close_gaps_on_a_coarse_grid_splits_like_the_full_one():
         assert out[160, 160] != out[20, 20] and np.array_equal(out == 0, labels == 0)
     # The split runs through the gap on both grids; pixels away from it agree.
     assert np.mean((full == full[160, 160]) == (coarse == coarse[160, 160])) > 0.99
+
+
+def test_line_art_regions_ignores_slivers_along_a_round_outline():
+    image = Image.new("L", (120, 120), 255)
+    ImageDraw.Draw(image).ellipse([20, 20, 100, 100], outline=0, width=3)
+    line = np.array(image)
+    labels, hint_labels, page, pockets = regions.line_art_regions(line, gap_radius=3)
+    # The hull of a circle's pixels leaves thin slivers of page between it and the circle: not pockets.
+    assert (page & regions.convex_hull_mask(line <= 128)).any()
+    assert pockets.max() == 0
+    assert page[5, 5] and not page[60, 60]
+
