@@ -193,7 +193,7 @@ def line_art_regions(
     - ``pockets`` (int32, 0 elsewhere): the 4-connected parts of the page inside the convex hull of the lines
       that are at least ``gap_radius`` thick somewhere (not the slivers along a rounded outline). They may be
       shapes the lines leave open (a bust cut off at the bottom) rather than page, which only an estimate of the
-      picture's lightness can tell. None when ``gap_radius <= 0``.
+      picture's lightness can tell. All zero when ``gap_radius <= 0``.
     """
     closed = label_regions(line_u8, threshold)
     labels = close_gaps(closed, gap_radius)
