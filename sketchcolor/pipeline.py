@@ -492,16 +492,12 @@ class Colorizer:
         # Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
         labels, hint_labels, page, pockets = self._regions(gray_full, mode)
         if pockets.any():
-            # A pocket of the page inside the lines' hull is an open shape when the estimate is dark enough.
-            count = int(pockets.max()) + 1
-            mean_l = np.bincount(pockets.ravel(), weights=l_full.numpy().ravel(), minlength=count) / np.maximum(
-                np.bincount(pockets.ravel(), minlength=count), 1)
-            shape = mean_l < _POCKET_L
-            shape[0] = False
-            page &= ~shape[pockets]
-            # Its L is the pocket's mean estimate: the estimate fades out towards the open side, a flat tone does not.
-            flat = torch.from_numpy(mean_l.astype(np.float32))[torch.from_numpy(pockets.astype(np.int64))]
-            l_full = torch.where(torch.from_numpy(shape[pockets]), flat, l_full)
+            # A pocket of the page inside the lines' hull is an open shape when the estimate is dark enough. Its L
+            # is the pocket's mean estimate: the estimate fades out towards the open side, a flat tone does not.
+            pocket_l = self._region_mean(l_full.numpy()[None], pockets)[0]
+            shape = (pockets > 0) & (pocket_l < _POCKET_L)
+            page &= ~shape
+            l_full = torch.where(torch.from_numpy(shape), torch.from_numpy(pocket_l), l_full)
         sketch = mode == "sketch"
         if sketch and not shading:
             # One tone per region, the mean of the estimate over it: the estimate's shading at working size is

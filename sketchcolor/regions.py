@@ -125,11 +125,7 @@ def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np
     key[lines] = 0
     size = (int(labels.max()) + 1) * (count + 1)
     if size <= 4 * key.size:  # dense table: linear time
-        used = np.bincount(key.ravel(), minlength=size) > 0
-        used[0] = False
-        lookup = np.zeros(size, dtype=np.int32)
-        lookup[used] = np.arange(1, int(used.sum()) + 1, dtype=np.int32)
-        return lookup[key]
+        return _relabel_consecutive(key, np.bincount(key.ravel(), minlength=size) > 0)
     values, inverse = np.unique(key, return_inverse=True)
     out = inverse.reshape(labels.shape).astype(np.int32)
     return out if values[0] == 0 else out + 1
@@ -179,9 +175,11 @@ def split_by_mask(labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def line_art_regions(
-    line_u8: np.ndarray, *, gap_radius: float, threshold: int = 128
+    line_u8: np.ndarray, *, gap_radius: float | None = None, threshold: int = 128
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The regions of a line drawing that coloring works with: ``(labels, hint_labels, page, pockets)``.
+
+    ``gap_radius`` in pixels; ``None`` means :data:`GAP_CLOSING` of the long side, the pipeline's default.
 
     - ``labels`` (int32 (H, W), 0 on lines): the regions that get one color each. The closed regions of
       :func:`label_regions`, split where a gap of at most about ``2 * gap_radius`` pixels leaks into the
@@ -196,6 +194,8 @@ def line_art_regions(
       picture's lightness can tell. All zero when ``gap_radius <= 0``.
     """
     closed = label_regions(line_u8, threshold)
+    if gap_radius is None:
+        gap_radius = GAP_CLOSING * max(closed.shape)
     labels = close_gaps(closed, gap_radius)
     page = background_mask(labels, line_u8)
     hint_labels = split_by_mask(closed, page)

@@ -240,11 +240,10 @@ class PairDataset(Dataset):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hints propagated over the regions a hint fills when coloring (line art, as the pipeline splits them)
         or over flat gray regions (gray task)."""
-        from sketchcolor.regions import GAP_CLOSING, gray_regions, line_art_regions, propagate_hints
+        from sketchcolor.regions import gray_regions, line_art_regions, propagate_hints
 
         if task == "sketch":
-            _, labels, _, _ = line_art_regions(line_u8, gap_radius=GAP_CLOSING * max(line_u8.shape),
-                                               threshold=LINE_THRESHOLD)
+            _, labels, _, _ = line_art_regions(line_u8, threshold=LINE_THRESHOLD)
         else:
             labels = gray_regions(cv2.cvtColor(target_u8, cv2.COLOR_RGB2GRAY))
         return propagate_hints(labels, hint_ab, hint_mask > 0)
