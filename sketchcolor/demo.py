@@ -3,39 +3,37 @@
 The page is a thin shell over :class:`sketchcolor.pipeline.Colorizer`. Its callbacks are plain module functions
 (numpy arrays and dicts in, numpy arrays and file paths out) so they can be tested without a server;
 :func:`build_demo` wires them to the components and turns every error into a readable one-line message.
-:func:`write_ora` writes the layered OpenRaster download.
+The layered OpenRaster download is written by :mod:`sketchcolor.layers`.
 """
 
 import argparse
 import atexit
 import functools
 import html
-import io
 import logging
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from sketchcolor.errors import ConfigError, HintError, ImageError, SketchcolorError
-from sketchcolor.hints import Hint, hints_from_layer
+from sketchcolor.hints import Hint, color_hex, hints_from_layer, parse_color
 from sketchcolor.image_io import IMAGE_EXTENSIONS, load_image, save_image
+from sketchcolor.layers import result_layers, write_ora
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_MB = 20
-DEFAULT_MAX_PIXELS = 16_000_000
+# Far below image_io.DEFAULT_MAX_PIXELS on purpose: a shared page must not let one upload take the host's memory.
+PAGE_MAX_PIXELS = 16_000_000
 # Two CPU cores is the usual host; more parallel runs would only slow each other down.
 DEFAULT_CONCURRENCY = 2
 DEFAULT_MAX_QUEUE = 64
@@ -55,29 +53,12 @@ BRUSH_COLORS = [
 POINT_HEADERS = ["x", "y", "color"]
 GENERIC_ERROR = "Something went wrong while coloring this picture; the details are in the server log."
 
-_RGB_FUNCTION = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*[\d.]+%?\s*)?\)")
-_HEX = re.compile(r"#?([0-9a-f]{3}|[0-9a-f]{6}|[0-9a-f]{8})")
-
 
 # ---------------------------------------------------------------------------------------------- pure callbacks
 def normalize_color(value: Any) -> str:
-    """A color as sent by the page ("#rgb", "#rrggbb", "#rrggbbaa", "rgb(r, g, b)", "rgba(r, g, b, a)") -> "#rrggbb".
-
-    The alpha of a color is dropped: a hint is a color, not a blend. Raises HintError for anything else.
-    """
-    text = str(value).strip().lower()
-    match = _RGB_FUNCTION.fullmatch(text)
-    if match:
-        channels = [round(float(v)) for v in match.groups()]
-        if all(0 <= c <= 255 for c in channels):
-            return "#" + "".join(f"{c:02x}" for c in channels)
-    match = _HEX.fullmatch(text)
-    if match:
-        digits = match.group(1)
-        if len(digits) == 3:
-            digits = "".join(d * 2 for d in digits)
-        return "#" + digits[:6]
-    raise HintError(f"bad color {value!r}: expected #rrggbb (or rgb(r, g, b))")
+    """A color in any form :func:`sketchcolor.hints.parse_color` accepts (the page sends "#rrggbb", "#rgb",
+    "#rrggbbaa", "rgb(r, g, b)" or "rgba(r, g, b, a)") -> "#rrggbb". Raises HintError for anything else."""
+    return color_hex(parse_color(value))
 
 
 def check_pixels(width: int, height: int, max_pixels: int | None) -> None:
@@ -89,7 +70,7 @@ def check_pixels(width: int, height: int, max_pixels: int | None) -> None:
         )
 
 
-def picture_from_editor(editor: dict | None, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def picture_from_editor(editor: dict | None, *, max_pixels: int | None = PAGE_MAX_PIXELS) -> np.ndarray:
     """The picture under the editor's strokes: (H, W, 3) uint8, any transparency composited over white.
 
     editor: the ImageEditor value ``{"background", "layers", "composite"}`` with numpy images (RGBA in this page).
@@ -202,7 +183,7 @@ def collect_hints(editor: dict | None, points: Any) -> list[Hint]:
 
 
 def suggest_at(colorizer: Any, editor: dict | None, points: Any, x: float, y: float, mode: str = "auto", *,
-               k: int = 5, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> list[tuple[str, float]]:
+               k: int = 5, max_pixels: int | None = PAGE_MAX_PIXELS) -> list[tuple[str, float]]:
     """The model's ``k`` most probable colors at pixel (x, y), given the hints already on the page.
 
     Returns ``[("#rrggbb", probability), ...]``, most probable first.
@@ -241,7 +222,7 @@ class ColorizeOutputs:
 
 def colorize_picture(colorizer: Any, editor: dict | None, points: Any, mode: str = "auto", cleanup: bool = False,
                      shading: bool = False, *, out_dir: str | os.PathLike,
-                     max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ColorizeOutputs:
+                     max_pixels: int | None = PAGE_MAX_PIXELS) -> ColorizeOutputs:
     """Color the editor's picture with its strokes and the table's points; write the PNG and the .ora to out_dir."""
     picture_u8 = picture_from_editor(editor, max_pixels=max_pixels)
     hints = collect_hints(editor, points)
@@ -260,93 +241,6 @@ def colorize_picture(colorizer: Any, editor: dict | None, points: Any, mode: str
         mode=result.mode,
         seconds=float(result.seconds),
     )
-
-
-# ---------------------------------------------------------------------------------------------- OpenRaster
-@dataclass(frozen=True)
-class OraLayer:
-    """One layer of an OpenRaster file. composite_op is an OpenRaster operator such as "svg:multiply"."""
-
-    name: str
-    image: Image.Image
-    composite_op: str = "svg:src-over"
-
-
-ORA_MIMETYPE = b"image/openraster"
-ORA_THUMBNAIL_MAX = 256
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def write_ora(path: str | os.PathLike, layers: Sequence[OraLayer], merged: Image.Image) -> Path:
-    """Write a layered OpenRaster (.ora) file; ``layers`` are listed top first, as in OpenRaster's stack.
-
-    The file is a zip: ``mimetype`` first and uncompressed (so tools can sniff it), ``stack.xml``, one RGBA PNG per
-    layer under ``data/``, ``mergedimage.png`` (the flattened picture, full size) and ``Thumbnails/thumbnail.png``
-    (at most 256×256). All layers must have the merged picture's size. Written to a temp file, then renamed.
-    """
-    path = Path(path)
-    width, height = merged.size
-    if not layers:
-        raise ImageError("an OpenRaster file needs at least one layer")
-    image_el = ElementTree.Element("image", {"version": "0.0.5", "w": str(width), "h": str(height)})
-    stack_el = ElementTree.SubElement(image_el, "stack")
-    entries: list[tuple[str, bytes]] = []
-    for index, layer in enumerate(layers):
-        if layer.image.size != (width, height):
-            raise ImageError(f"layer {layer.name!r} is {layer.image.size}, the picture is {(width, height)}")
-        slug = re.sub(r"[^a-z0-9]+", "-", layer.name.lower()).strip("-") or "layer"
-        src = f"data/{index:02d}-{slug}.png"
-        ElementTree.SubElement(stack_el, "layer", {
-            "name": layer.name, "src": src, "composite-op": layer.composite_op,
-            "opacity": "1.0", "visibility": "visible", "x": "0", "y": "0",
-        })
-        entries.append((src, _png_bytes(layer.image.convert("RGBA"))))
-    thumbnail = merged.convert("RGBA")
-    thumbnail.thumbnail((ORA_THUMBNAIL_MAX, ORA_THUMBNAIL_MAX))
-    entries.append(("mergedimage.png", _png_bytes(merged.convert("RGBA"))))
-    entries.append(("Thumbnails/thumbnail.png", _png_bytes(thumbnail)))
-    stack_xml = ElementTree.tostring(image_el, encoding="utf-8", xml_declaration=True)
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w") as archive:
-            archive.writestr(zipfile.ZipInfo("mimetype"), ORA_MIMETYPE, compress_type=zipfile.ZIP_STORED)
-            archive.writestr("stack.xml", stack_xml, compress_type=zipfile.ZIP_DEFLATED)
-            for name, data in entries:
-                # PNG data is already compressed.
-                archive.writestr(name, data, compress_type=zipfile.ZIP_STORED)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def shading_layer(image: Image.Image, flat: Image.Image, lines: Image.Image) -> Image.Image:
-    """A gray multiply layer such that flats × shading × lines ≈ the colored picture (in luma), PIL "L".
-
-    Where the flats or the lines are near black the ratio is meaningless, so shading stays white (neutral) there.
-    """
-    image_y = np.asarray(image.convert("L"), dtype=np.float32)
-    denominator = np.asarray(flat.convert("L"), dtype=np.float32) * (np.asarray(lines.convert("L"), np.float32) / 255)
-    valid = denominator >= 8.0
-    ratio = np.ones_like(image_y)
-    ratio[valid] = image_y[valid] / denominator[valid]
-    return Image.fromarray(np.round(np.clip(ratio, 0, 1) * 255).astype(np.uint8), "L")
-
-
-def result_layers(result: Any) -> list[OraLayer]:
-    """A ColorizeResult -> OpenRaster layers, top first: lines (multiply), shading (multiply), flats."""
-    return [
-        OraLayer("lines", result.lines.convert("L"), "svg:multiply"),
-        OraLayer("shading", shading_layer(result.image, result.flat, result.lines), "svg:multiply"),
-        OraLayer("flats", result.flat.convert("RGB")),
-    ]
 
 
 # ---------------------------------------------------------------------------------------------- page plumbing
@@ -423,7 +317,7 @@ def build_demo(
     colorizer: Any,
     *,
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = PAGE_MAX_PIXELS,
     examples: Iterable[str | os.PathLike] | None = None,
     concurrency_limit: int = DEFAULT_CONCURRENCY,
     max_queue: int = DEFAULT_MAX_QUEUE,
@@ -578,7 +472,7 @@ def launch(
     *,
     examples: Iterable[str | os.PathLike] | None = None,
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = PAGE_MAX_PIXELS,
     concurrency_limit: int = DEFAULT_CONCURRENCY,
     prevent_thread_lock: bool = False,
     quiet: bool = False,
@@ -621,8 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"folder of example pictures (default: {REPO_EXAMPLES} when it exists)")
     parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
                         help=f"largest accepted upload in MB (default {DEFAULT_MAX_UPLOAD_MB})")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                        help=f"largest accepted picture in pixels (default {DEFAULT_MAX_PIXELS})")
+    parser.add_argument("--max-pixels", type=int, default=PAGE_MAX_PIXELS,
+                        help=f"largest accepted picture in pixels (default {PAGE_MAX_PIXELS})")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                         help=f"pictures colored at once; more requests wait in a queue (default {DEFAULT_CONCURRENCY})")
     return parser
@@ -633,8 +527,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Bad options raise ConfigError, a bad checkpoint CheckpointError (the CLI prints them on one line).
     """
-    from sketchcolor.errors import ConfigError
-
     args = build_parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, got {args.port}")

@@ -24,9 +24,7 @@ import hashlib
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +36,7 @@ from PIL import Image, ImageDraw
 from skimage.color import rgb2lab
 
 from sketchcolor import baselines, metrics
+from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import ConfigError, DataError, SketchcolorError
 
 log = logging.getLogger(__name__)
@@ -300,17 +299,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _fmt(value: float, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -514,8 +502,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         "pictures": records,
         "outputs": outputs,
     }
-    _write_text_atomic(cfg.out / "results.json", json.dumps(_json_safe(results), indent=1, allow_nan=False))
-    _write_text_atomic(cfg.out / "results.md", markdown_report(results))
+    write_text_atomic(cfg.out / "results.json", json.dumps(_json_safe(results), indent=1, allow_nan=False))
+    write_text_atomic(cfg.out / "results.md", markdown_report(results))
     save_plot(results["summary"], cfg.out / "plot.png")
     if contact_rows:
         save_contact_sheet(contact_rows, cfg.size, cfg.out / "contact.png")

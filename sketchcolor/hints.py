@@ -29,6 +29,7 @@ from sketchcolor.errors import ConfigError, HintError
 __all__ = [
     "Hint",
     "HintSimConfig",
+    "color_hex",
     "hints_from_layer",
     "load_hints_json",
     "parse_color",
@@ -38,29 +39,53 @@ __all__ = [
     "validate_hints",
 ]
 
-_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
-_COLOR_FORMS = "'#rrggbb', 'rrggbb', '#rgb' or an (r, g, b) tuple of ints 0-255"
+_HEX_COLOR = re.compile(r"#?([0-9a-f]{3}|[0-9a-f]{6}|[0-9a-f]{8})", re.IGNORECASE)
+# CSS rgb()/rgba(): decimal channels; the alpha (a number or a percentage) is matched but not used.
+_CHANNEL = r"\s*(\d+(?:\.\d*)?|\.\d+)\s*"
+_RGB_FUNCTION = re.compile(rf"rgba?\({_CHANNEL},{_CHANNEL},{_CHANNEL}(?:,\s*[\d.]+%?\s*)?\)", re.IGNORECASE)
+_COLOR_FORMS = (
+    "'#rrggbb', 'rrggbb', '#rgb', '#rrggbbaa', 'rgb(r, g, b)', 'rgba(r, g, b, a)' or an (r, g, b) tuple of ints 0-255"
+)
 
 
 def parse_color(color: Any) -> tuple[int, int, int]:
-    """A colour as ``"#rrggbb"``, ``"rrggbb"``, ``"#rgb"`` or ``(r, g, b)`` ints 0-255 -> ``(r, g, b)`` tuple.
+    """A colour in any form a user or the page gives one -> ``(r, g, b)`` ints 0-255.
+
+    Accepted: hex strings ``"#rrggbb"``, ``"rrggbb"``, ``"#rgb"``, ``"rgb"`` and ``"#rrggbbaa"`` (any case); CSS
+    ``"rgb(r, g, b)"`` and ``"rgba(r, g, b, a)"`` with channels 0-255, decimals rounded (as Gradio's colour picker
+    sends them); an ``(r, g, b)`` tuple, list or array of ints 0-255. Surrounding spaces are ignored. An alpha is
+    dropped: a hint is a colour, not a blend.
 
     Raises:
-        HintError: for anything else (names the accepted forms).
+        HintError: for anything else, naming the value and what was expected.
     """
     if isinstance(color, str):
-        match = _HEX_COLOR.fullmatch(color.strip())
-        if match is None:
-            raise HintError(f"bad color {color!r}: expected {_COLOR_FORMS}")
-        digits = match.group(1)
-        if len(digits) == 3:
-            digits = "".join(c * 2 for c in digits)
-        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
-    if isinstance(color, (tuple, list, np.ndarray)) and len(color) == 3:
-        channels = list(color)
-        if all(_is_int(c) and 0 <= int(c) <= 255 for c in channels):
-            return int(channels[0]), int(channels[1]), int(channels[2])
+        text = color.strip()
+        match = _RGB_FUNCTION.fullmatch(text)
+        if match:
+            return _in_range(color, [round(float(v)) for v in match.groups()])
+        match = _HEX_COLOR.fullmatch(text)
+        if match:
+            digits = match.group(1)
+            if len(digits) == 3:
+                digits = "".join(c * 2 for c in digits)
+            return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+    elif isinstance(color, (tuple, list, np.ndarray)) and len(color) == 3:
+        if all(_is_int(c) for c in color):
+            return _in_range(color, [int(c) for c in color])
+        raise HintError(f"bad color {color!r}: channels must be ints 0-255")
     raise HintError(f"bad color {color!r}: expected {_COLOR_FORMS}")
+
+
+def _in_range(color: Any, channels: list[int]) -> tuple[int, int, int]:
+    if not all(0 <= c <= 255 for c in channels):
+        raise HintError(f"bad color {color!r}: channels must be 0-255")
+    return channels[0], channels[1], channels[2]
+
+
+def color_hex(color: tuple[int, int, int]) -> str:
+    """``(r, g, b)`` ints 0-255 -> ``"#rrggbb"`` (lower case), the form the page and hint strings show."""
+    return "#{:02x}{:02x}{:02x}".format(*color)
 
 
 def _is_int(value: Any) -> bool:
@@ -71,10 +96,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def _hex(color: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*color)
-
-
 @dataclass(frozen=True)
 class Hint:
     """One colour hint: paint ``color`` at pixel ``(x, y)`` of the input picture, over a disc of ``radius`` pixels.
@@ -82,7 +103,7 @@ class Hint:
     Attributes:
         x: column in pixels (right), finite, float.
         y: row in pixels (down), finite, float.
-        color: ``(r, g, b)`` ints 0-255; the constructor also takes ``"#rrggbb"``, ``"rrggbb"`` or ``"#rgb"``.
+        color: ``(r, g, b)`` ints 0-255; the constructor also takes any form :func:`parse_color` accepts.
         radius: disc radius in input pixels, >= 0; 0 marks a single pixel.
 
     Raises:
@@ -106,7 +127,7 @@ class Hint:
 
     def __str__(self) -> str:
         radius = f",{self.radius:g}" if self.radius else ""
-        return f"{self.x:g},{self.y:g},{_hex(self.color)}{radius}"
+        return f"{self.x:g},{self.y:g},{color_hex(self.color)}{radius}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import secrets
 import threading
 import warnings
 from collections.abc import Iterable
@@ -39,6 +38,7 @@ from typing import Union
 import numpy as np
 from PIL import ExifTags, Image
 
+from sketchcolor.atomic import atomic_path
 from sketchcolor.errors import ImageError
 
 __all__ = [
@@ -170,18 +170,14 @@ def save_image(image: Image.Image | np.ndarray, path: str | os.PathLike) -> Path
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageError(f"cannot save '{path}': cannot create folder '{path.parent}' ({_one_line(exc)})") from exc
-    tmp_path, fd = _create_temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as tmp_file:
+        # Streamed to the temporary file (no second copy of the encoded picture in memory).
+        with atomic_path(path, make_parents=False) as tmp_path, open(tmp_path, "wb") as tmp_file:
             encodable.save(tmp_file, format=fmt, **options)
             tmp_file.flush()
             os.fsync(tmp_file.fileno())
-        os.replace(tmp_path, path)
-    except BaseException as exc:
-        tmp_path.unlink(missing_ok=True)
-        if isinstance(exc, (OSError, ValueError)):
-            raise ImageError(f"cannot save '{path}': {_one_line(exc)}") from exc
-        raise
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"cannot save '{path}': {_one_line(exc)}") from exc
     return path
 
 
@@ -436,19 +432,6 @@ def _encodable(image: Image.Image, fmt: str, path: Path) -> Image.Image:
         except ValueError as exc:
             raise ImageError(f"{context}: unsupported image mode {mode}") from exc
     return _pil_to_rgb(image, context)
-
-
-def _create_temp_beside(path: Path) -> tuple[Path, int]:
-    """Create an empty temporary file next to ``path`` (same file system, so os.replace is atomic)."""
-    while True:
-        tmp_path = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            # 0o666 lets the process umask decide the final permissions, as for a normally created file.
-            return tmp_path, os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ImageError(f"cannot save '{path}': {_one_line(exc)}") from exc
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """Tests for sketchcolor.data.manifest: the hash split, base ids, and JSONL reading/writing."""
 
 import json
+import os
 
 import pytest
 
@@ -72,3 +73,17 @@ def test_missing_manifest_and_unknown_split_raise_data_error(tmp_path):
         read_manifest(tmp_path / "nope.jsonl")
     with pytest.raises(DataError, match="unknown split 'dev'"):
         read_manifest(tmp_path / "nope.jsonl", split="dev")
+
+
+def test_failed_manifest_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = write_manifest(tmp_path / "manifest.jsonl", [entry(1)])
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        write_manifest(path, [entry(1), entry(2)])
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.jsonl"]
+    assert path.read_bytes() == before

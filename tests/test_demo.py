@@ -1,12 +1,11 @@
-"""Tests of the Gradio page: the callbacks called directly (with a fake colorizer), the .ora writer, the page's
-wiring, and one API round trip through gradio_client against a real server with the tiny random checkpoint."""
+"""Tests of the Gradio page: the callbacks called directly (with a fake colorizer), the page's wiring, and one API
+round trip through gradio_client against a real server with the tiny random checkpoint (the .ora writer is tested in
+test_layers.py)."""
 
-import io
 import logging
 import socket
 import zipfile
 from dataclasses import dataclass, field
-from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -82,9 +81,12 @@ def test_normalize_color_accepts_what_the_page_sends(text, expected):
     assert D.normalize_color(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "red", "#12345", "rgb(300, 0, 0)", None, "#ggg"])
-def test_normalize_color_refuses_other_text(text):
-    with pytest.raises(HintError, match="expected #rrggbb"):
+@pytest.mark.parametrize("text, message", [
+    ("", "expected '#rrggbb'"), ("red", "expected '#rrggbb'"), ("#12345", "expected '#rrggbb'"),
+    (None, "expected '#rrggbb'"), ("#ggg", "expected '#rrggbb'"), ("rgb(300, 0, 0)", "channels must be 0-255"),
+])
+def test_normalize_color_refuses_other_text(text, message):
+    with pytest.raises(HintError, match=message):
         D.normalize_color(text)
 
 
@@ -110,6 +112,13 @@ def test_too_large_picture_is_refused_with_a_readable_message():
     with pytest.raises(ImageError, match=r"96×64 .*at most 0\.0 megapixels, so scale it down"):
         D.picture_from_editor(editor, max_pixels=96 * 64 - 1)
     assert D.picture_from_editor(editor, max_pixels=96 * 64).shape == (64, 96, 3)
+
+
+def test_the_page_has_its_own_lower_pixel_limit():
+    from sketchcolor.image_io import DEFAULT_MAX_PIXELS
+
+    assert D.PAGE_MAX_PIXELS == 16_000_000 < DEFAULT_MAX_PIXELS
+    assert D.build_parser().parse_args([]).max_pixels == D.PAGE_MAX_PIXELS
 
 
 def test_hints_from_editor_follow_painted_strokes():
@@ -209,49 +218,6 @@ def test_colorize_picture_returns_images_and_downloads(tmp_path):
 def test_colorize_picture_without_picture_raises_image_error(tmp_path):
     with pytest.raises(ImageError):
         D.colorize_picture(FakeColorizer(), None, [], out_dir=tmp_path)
-
-
-# ---------------------------------------------------------------------------------------------- OpenRaster
-def test_ora_file_reads_back_with_its_layers(tmp_path):
-    fake = FakeColorizer()
-    result = fake.colorize(line_drawing(300, 200))
-    path = D.write_ora(tmp_path / "sub" / "x.ora", D.result_layers(result), result.image)
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-        assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
-        assert archive.read("mimetype") == b"image/openraster"
-        root = ElementTree.fromstring(archive.read("stack.xml"))
-        assert (root.tag, root.get("w"), root.get("h")) == ("image", "300", "200")
-        layers = root.find("stack").findall("layer")
-        assert [el.get("name") for el in layers] == ["lines", "shading", "flats"]
-        assert [el.get("composite-op") for el in layers] == ["svg:multiply", "svg:multiply", "svg:src-over"]
-
-        def png(name):
-            return Image.open(io.BytesIO(archive.read(name)))
-
-        images = {el.get("name"): png(el.get("src")) for el in layers}
-        assert all(im.size == (300, 200) and im.mode == "RGBA" for im in images.values())
-        assert np.array_equal(np.asarray(images["flats"].convert("RGB")), np.asarray(result.flat))
-        assert np.array_equal(np.asarray(images["lines"].convert("L")), np.asarray(result.lines))
-        merged = png("mergedimage.png")
-        assert np.array_equal(np.asarray(merged.convert("RGB")), np.asarray(result.image))
-        thumb = png("Thumbnails/thumbnail.png")
-        assert max(thumb.size) == 256 and thumb.size[0] / thumb.size[1] == pytest.approx(1.5, abs=0.02)
-        # The layers recombine (multiply) into the merged picture, up to rounding of the shading ratio.
-        recombined = (np.asarray(images["flats"].convert("L"), np.float32)
-                      * np.asarray(images["shading"].convert("L"), np.float32) / 255
-                      * np.asarray(images["lines"].convert("L"), np.float32) / 255)
-        assert np.abs(recombined - np.asarray(result.image.convert("L"), np.float32)).mean() < 3.0
-    assert not list(path.parent.glob(".*.tmp"))
-
-
-def test_write_ora_refuses_mismatched_layers(tmp_path):
-    merged = Image.new("RGB", (10, 10))
-    with pytest.raises(ImageError, match="layer 'a'"):
-        D.write_ora(tmp_path / "x.ora", [D.OraLayer("a", Image.new("L", (9, 10)))], merged)
-    with pytest.raises(ImageError, match="at least one layer"):
-        D.write_ora(tmp_path / "x.ora", [], merged)
-    assert not (tmp_path / "x.ora").exists()
 
 
 # ---------------------------------------------------------------------------------------------- page plumbing

@@ -12,6 +12,7 @@ from sketchcolor.errors import ConfigError, HintError
 from sketchcolor.hints import (
     Hint,
     HintSimConfig,
+    color_hex,
     hints_from_layer,
     load_hints_json,
     parse_color,
@@ -27,10 +28,23 @@ from sketchcolor.hints import (
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
+        # Hex, as typed at the command line, in JSON files and in the page's points table.
         ("#e03020", (224, 48, 32)),
         ("E03020", (224, 48, 32)),
         ("#f0a", (255, 0, 170)),
+        ("F0A", (255, 0, 170)),
         (" #000000 ", (0, 0, 0)),
+        ("#E03020FF", (224, 48, 32)),
+        ("e0302000", (224, 48, 32)),
+        # CSS functions, as Gradio's colour picker sends them; decimals rounded, alpha dropped.
+        ("rgb(224, 48, 32)", (224, 48, 32)),
+        ("rgba(224, 48, 32, 0.5)", (224, 48, 32)),
+        (" RGBA(0,0,0,1) ", (0, 0, 0)),
+        ("rgb( 1 , 2 , 3 , 50% )", (1, 2, 3)),
+        ("rgba(1, 2, 3)", (1, 2, 3)),
+        ("rgb(0.4, 1.6, 255.4)", (0, 2, 255)),
+        ("rgb(3., .9, 0)", (3, 1, 0)),
+        # Channel sequences, as the library and JSON files give them.
         ((1, 2, 3), (1, 2, 3)),
         ([255, 255, 255], (255, 255, 255)),
         (np.array([10, 20, 30], dtype=np.uint8), (10, 20, 30)),
@@ -38,14 +52,40 @@ from sketchcolor.hints import (
 )
 def test_parse_color_good(value, expected):
     assert parse_color(value) == expected
+    assert all(type(c) is int for c in parse_color(value))
 
 
 @pytest.mark.parametrize(
-    "value", ["#e0302", "#gg0000", "red", "", (1, 2), (0, 0, 256), (0.5, 0, 0), (True, 0, 0), None]
+    ("value", "message"),
+    [
+        ("#e0302", "expected '#rrggbb'"),
+        ("#ff00", "expected '#rrggbb'"),
+        ("#gg0000", "expected '#rrggbb'"),
+        ("red", "expected '#rrggbb'"),
+        ("", "expected '#rrggbb'"),
+        ("rgb(1, 2)", "expected '#rrggbb'"),
+        ("rgb(-1, 0, 0)", "expected '#rrggbb'"),
+        ("rgb(1.2.3, 0, 0)", "expected '#rrggbb'"),
+        ("rgb(50%, 0, 0)", "expected '#rrggbb'"),
+        ("rgb(300, 0, 0)", r"bad color 'rgb\(300, 0, 0\)': channels must be 0-255"),
+        ("rgb(255.6, 0, 0)", "channels must be 0-255"),
+        ((1, 2), "expected '#rrggbb'"),
+        ((0, 0, 256), r"bad color \(0, 0, 256\): channels must be 0-255"),
+        ((0.5, 0, 0), "channels must be ints 0-255"),
+        ((True, 0, 0), "channels must be ints 0-255"),
+        (None, "bad color None: expected '#rrggbb'"),
+        (123, "expected '#rrggbb'"),
+    ],
 )
-def test_parse_color_bad(value):
-    with pytest.raises(HintError, match="expected '#rrggbb'"):
+def test_parse_color_bad(value, message):
+    with pytest.raises(HintError, match=message) as info:
         parse_color(value)
+    assert "\n" not in str(info.value)
+
+
+def test_color_hex_formats_parsed_colors():
+    assert color_hex(parse_color("rgba(224, 48, 32, 0.5)")) == "#e03020"
+    assert color_hex((0, 10, 255)) == "#000aff"
 
 
 def test_hint_normalizes_and_validates():

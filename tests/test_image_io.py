@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
+from sketchcolor import atomic
 from sketchcolor.errors import ImageError, SketchcolorError
 from sketchcolor.image_io import (
     DEFAULT_MAX_PIXELS,
@@ -404,6 +405,16 @@ def test_atomic_save_leaves_no_temp_files(tmp_path, monkeypatch):
     _expect_error(save_image, Image.new("RGB", (4, 4)), target, fragment="disk full")
     assert [p.name for p in tmp_path.iterdir()] == ["pic.png"]  # temp file removed, old picture intact
     assert load_image(target).getpixel((0, 0)) == (4, 5, 6)
+
+
+def test_save_names_the_path_when_no_temporary_file_can_be_made(tmp_path, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(atomic, "temp_sibling", refuse)
+    target = tmp_path / "pic.png"
+    _expect_error(save_image, Image.new("RGB", (2, 2)), target, fragment=f"cannot save '{target}': [Errno 13]")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_into_existing_folder_path(tmp_path):

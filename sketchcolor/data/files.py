@@ -7,17 +7,17 @@ module only handles the PNGs our own dataset builders write, where speed inside 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from sketchcolor.atomic import write_bytes_atomic
 from sketchcolor.errors import DataError
 
 
 def write_png(path: str | os.PathLike, image_u8: np.ndarray) -> Path:
-    """Write a uint8 (H, W) gray or (H, W, 3) RGB array as PNG, atomically (temp file + os.replace).
+    """Write a uint8 (H, W) gray or (H, W, 3) RGB array as PNG, atomically (:mod:`sketchcolor.atomic`).
 
     An interrupted build therefore never leaves a truncated PNG that a rebuild would take as done.
     """
@@ -28,16 +28,7 @@ def write_png(path: str | os.PathLike, image_u8: np.ndarray) -> Path:
     ok, encoded = cv2.imencode(".png", array)
     if not ok:
         raise DataError(f"could not encode PNG for {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(encoded.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomic(path, encoded.tobytes())
 
 
 def read_gray_u8(path: str | os.PathLike) -> np.ndarray:

@@ -12,11 +12,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -115,19 +115,9 @@ def read_manifest(path: str | os.PathLike, *, split: str | None = None) -> tuple
 
 
 def write_manifest(path: str | os.PathLike, entries: Iterable[ManifestEntry]) -> Path:
-    """Write entries as JSONL (sorted by id) atomically: a temp file in the same folder, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write entries as JSONL (sorted by id), atomically (:mod:`sketchcolor.atomic`); missing folders are created."""
     lines = [e.to_json() for e in sorted(entries, key=lambda e: e.id)]
-    fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + ("\n" if lines else ""))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
 
 
 def split_counts(entries: Iterable[ManifestEntry]) -> dict[str, int]:
