@@ -89,26 +89,6 @@ class BenchReport:
         }
 
 
-# ---------------------------------------------------------------------------------------------------- counting
-def count_parameters(module) -> int:
-    """Number of parameters (trainable or not) of a torch module."""
-    return sum(p.numel() for p in module.parameters())
-
-
-def count_flops(module, *inputs) -> int:
-    """FLOPs of one ``module(*inputs)`` call as ``torch.utils.flop_counter`` counts them (2 per multiply-add).
-
-    Works on the "meta" device too (no real computation), which is how the tests count the reference net at 256².
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        module(*inputs)
-    return int(counter.get_total_flops())
-
-
 # ---------------------------------------------------------------------------------------------------- timing
 def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
     """p50 / p90 / mean in milliseconds of a list of durations in seconds (linear interpolation percentiles)."""
@@ -258,6 +238,8 @@ def _net_row(torch, name: str, net, example, *, device: str, repeats: int, warmu
 
     count_on: an optional (net, example) pair to count FLOPs on instead, e.g. a copy on the "meta" device.
     """
+    from sketchcolor.models import count_flops, count_parameters
+
     flops = count_flops(*(count_on or (net, example)))
     with torch.inference_mode():
         times = time_calls(lambda: net(example), repeats=repeats, warmup=warmup, device=device)
@@ -285,14 +267,10 @@ def measure_nets(checkpoint: str | None, *, device: str, threads: int, repeats: 
     colorizer = load_colorizer(checkpoint, device)
     gen = torch.Generator().manual_seed(seed)
     rows = []
-    if colorizer.inversion is not None:
-        line = torch.rand(1, 1, net_size, net_size, generator=gen).to(device)
-        rows.append(_net_row(torch, "inversion", colorizer.inversion, line, device=device, repeats=repeats,
-                             warmup=warmup, batch=batch))
-    if colorizer.color is not None:
-        x = (torch.rand(1, 7, net_size, net_size, generator=gen) * 2 - 1).to(device)
-        rows.append(_net_row(torch, "color", colorizer.color, x, device=device, repeats=repeats, warmup=warmup,
-                             batch=batch))
+    for role, net in (("inversion", colorizer.inversion), ("color", colorizer.color)):
+        if net is not None:
+            rows.append(_net_row(torch, role, net, net.example_input(net_size), device=device, repeats=repeats,
+                                 warmup=warmup, batch=batch))
     reference = build_reference(device=device)
     l_norm = (torch.rand(1, 1, net_size, net_size, generator=gen) * 2 - 1).to(device)
     # Its FLOPs are counted on a "meta" copy: shapes only, no 84-GFLOP forward just to count.

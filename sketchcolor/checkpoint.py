@@ -2,13 +2,15 @@
 
 A checkpoint is a folder holding
 
-- ``model.safetensors``: the weights of one or both nets, keys prefixed ``inversion.`` / ``color.``;
-- ``config.json``: ``{"format": "sketchcolor", "format_version": 1, "models": {name: config}, "normalization":
-  {...}, ...}`` — everything needed to rebuild the nets, never a pickled object;
+- ``model.safetensors``: the weights of one or both nets, keys prefixed by their role (``inversion.`` / ``color.``);
+- ``config.json``: ``{"format": "sketchcolor", "format_version": 2, "models": {role: {"arch": name, **config}},
+  "normalization": {...}, ...}`` — everything needed to rebuild the nets (:mod:`sketchcolor.models`), never a
+  pickled object. Version 1 (no ``"arch"``: each role's default architecture) still loads;
 - ``meta.json`` (optional): how the weights were made (data, steps, commands, metrics).
 
-Weights are never loaded through pickle. Saving writes each file in full under a temporary name and swaps it
-in with ``os.replace``, so an interrupted save never leaves a half-written file where a good one stood.
+Weights are never loaded through pickle. Saving writes each file in full under a temporary name
+(:mod:`sketchcolor.atomic`) and swaps it in with ``os.replace``, so an interrupted save never leaves a half-written
+file where a good one stood.
 """
 
 from __future__ import annotations
@@ -16,19 +18,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 import torch
 from torch import nn
 
+from sketchcolor.atomic import temp_sibling
 from sketchcolor.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
 
 FORMAT = "sketchcolor"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Versions this sketchcolor reads: 1 recorded no architecture names.
+READABLE_VERSIONS = (1, 2)
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 META_FILE = "meta.json"
@@ -67,17 +71,6 @@ def _strip_prefixes(key: str) -> str:
     return key
 
 
-def _config_dict(model: nn.Module) -> dict[str, Any]:
-    config = getattr(model, "config", None)
-    if config is None:
-        raise ConfigError(f"{type(model).__name__} has no .config; only registry models can be saved")
-    return asdict(config) if is_dataclass(config) else dict(config)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def save_checkpoint(
     path: str | os.PathLike,
     models: dict[str, nn.Module],
@@ -86,29 +79,31 @@ def save_checkpoint(
     extra_config: dict[str, Any] | None = None,
     float_dtype: torch.dtype | None = None,
 ) -> Path:
-    """Write ``models`` (registry name -> net) to the checkpoint folder ``path`` atomically.
+    """Write ``models`` (role -> registered net, see :mod:`sketchcolor.models`) to the checkpoint folder ``path``
+    atomically.
 
     Tensors are stored contiguous and detached, in their own dtype unless ``float_dtype`` is given (e.g.
-    ``torch.float16`` to halve the size of shipped weights; loading casts back to the net's dtype). ``extra_config`` adds keys to config.json
-    (e.g. ``working_size``); ``meta`` becomes meta.json. Returns the folder path.
+    ``torch.float16`` to halve the size of shipped weights; loading casts back to the net's dtype).
+    ``extra_config`` adds keys to config.json (e.g. ``working_size``); ``meta`` becomes meta.json. Returns the
+    folder path.
     """
     from safetensors.torch import save_file
 
     from sketchcolor.color import NORMALIZATION
-    from sketchcolor.models import MODEL_REGISTRY
+    from sketchcolor.models import ROLES, net_spec
 
     if not models:
         raise CheckpointError("nothing to save: no models given")
-    unknown = sorted(set(models) - set(MODEL_REGISTRY))
+    unknown = sorted(set(models) - set(ROLES))
     if unknown:
-        raise CheckpointError(f"unknown model names {unknown}; allowed: {sorted(MODEL_REGISTRY)}")
+        raise CheckpointError(f"unknown model names {unknown}; allowed: {sorted(ROLES)}")
 
     target = Path(path)
     tensors: dict[str, torch.Tensor] = {}
     configs: dict[str, dict[str, Any]] = {}
     for name, model in models.items():
         plain = unwrap_model(model)
-        configs[name] = _config_dict(plain)
+        configs[name] = net_spec(name, plain)
         for key, value in plain.state_dict().items():
             value = value.detach().to("cpu")
             if float_dtype is not None and value.is_floating_point():
@@ -128,21 +123,20 @@ def save_checkpoint(
     # are left alone.
     staged: list[tuple[Path, Path]] = []
     try:
-        weights_tmp = target / f".{WEIGHTS_FILE}.tmp"
-        save_file(tensors, str(weights_tmp), metadata={"format": FORMAT})
+        weights_tmp = temp_sibling(target / WEIGHTS_FILE)
         staged.append((weights_tmp, target / WEIGHTS_FILE))
+        save_file(tensors, str(weights_tmp), metadata={"format": FORMAT})
         for name, data in ((CONFIG_FILE, config), (META_FILE, meta)):
             if data is None:
                 continue
-            tmp = target / f".{name}.tmp"
-            _write_json(tmp, data)
+            tmp = temp_sibling(target / name)
             staged.append((tmp, target / name))
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         for tmp, final in staged:
             os.replace(tmp, final)
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-        (target / f".{WEIGHTS_FILE}.tmp").unlink(missing_ok=True)
     log.info("saved checkpoint %s (%s)", target, ", ".join(sorted(models)))
     return target
 
@@ -169,10 +163,10 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     config = _read_json(folder / CONFIG_FILE, "config.json")
     if config.get("format") != FORMAT:
         raise CheckpointError(f"{folder}: config.json is not a {FORMAT} checkpoint config")
-    if config.get("format_version") != FORMAT_VERSION:
+    if config.get("format_version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{folder}: checkpoint format_version {config.get('format_version')!r} is not supported "
-            f"(this sketchcolor reads {FORMAT_VERSION})"
+            f"(this sketchcolor reads {', '.join(map(str, READABLE_VERSIONS))})"
         )
     if not isinstance(config.get("models"), dict) or not config["models"]:
         raise CheckpointError(f"{folder}: config.json lists no models")
@@ -194,7 +188,7 @@ def load_checkpoint(
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from sketchcolor.models import MODEL_REGISTRY, build_model
+    from sketchcolor.models import ROLES, build_model
 
     folder = Path(path)
     config = read_config(folder)
@@ -202,8 +196,8 @@ def load_checkpoint(
     for name in wanted:
         if name not in config["models"]:
             raise CheckpointError(f"{folder}: holds no {name!r} net (it has {sorted(config['models'])})")
-        if name not in MODEL_REGISTRY:
-            raise CheckpointError(f"{folder}: unknown net {name!r}; allowed: {sorted(MODEL_REGISTRY)}")
+        if name not in ROLES:
+            raise CheckpointError(f"{folder}: unknown net {name!r}; allowed: {sorted(ROLES)}")
 
     weights_path = folder / WEIGHTS_FILE
     if not weights_path.is_file():

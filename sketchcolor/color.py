@@ -60,6 +60,7 @@ __all__ = [
     "AB_SCALE",
     "L_SCALE",
     "L_SHIFT",
+    "DEFAULT_TEMPERATURE",
     "NORMALIZATION",
     "RGB_TO_XYZ",
     "WHITE_D65",
@@ -90,6 +91,8 @@ L_SCALE = 50.0
 AB_SCALE = 110.0
 #: Written into checkpoint config so a checkpoint states the scales its nets were trained with.
 NORMALIZATION: dict[str, float] = {"l_shift": L_SHIFT, "l_scale": L_SCALE, "ab_scale": AB_SCALE}
+# Zhang et al. 2016's annealed-mean temperature: between the mean's desaturation and the mode's speckle.
+DEFAULT_TEMPERATURE = 0.38
 
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, Tensor)
 
@@ -475,11 +478,12 @@ def rebalance_weights(prior: Tensor, lam: float = 0.5) -> Tensor:
     return weights / (prior * weights).sum()
 
 
-def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38) -> Tensor:
+def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = DEFAULT_TEMPERATURE) -> Tensor:
     """Decode bin logits to ab by the annealed mean: ``sum_q softmax(logits / T)_q * bins_q``.
 
-    ``T = 1`` gives the mean of the predicted distribution, ``T -> 0`` its mode; Zhang's 0.38 trades the
-    mean's desaturation against the mode's speckle. Equivalent to ``softmax(log p / T)`` (module docstring).
+    ``T = 1`` gives the mean of the predicted distribution, ``T -> 0`` its mode; Zhang's 0.38
+    (:data:`DEFAULT_TEMPERATURE`) trades the mean's desaturation against the mode's speckle. Equivalent to
+    ``softmax(log p / T)`` (module docstring).
 
     Args:
         logits: ``(B, Q, H, W)`` unnormalized bin scores.

@@ -38,6 +38,7 @@ from skimage.color import rgb2lab
 from sketchcolor import baselines, metrics
 from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import ConfigError, DataError, SketchcolorError
+from sketchcolor.regions import LINE_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ DEFAULT_HINT_COUNTS = (0, 1, 2, 5, 10, 20)
 METRIC_NAMES = ("psnr", "de2000", "auc", "ssim_l", "colorfulness", "colorfulness_target")
 
 # Hint sampling rules (EVALUATION.md).
-LINE_THRESHOLD = 128
 HINT_BORDER_PX = 3
 FLAT_PATCH = 5
 FLAT_MAX_DELTA_E = 3.0
@@ -183,7 +183,7 @@ def hint_candidates(target_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
     and the centre of a 5x5 patch whose pixels all lie within CIE76 Delta E < 3 of the centre.
     """
     height, width = line_u8.shape
-    allowed = np.any(target_u8 < metrics.PAGE_WHITE, axis=2) & (line_u8 > LINE_THRESHOLD)
+    allowed = metrics.foreground_mask(target_u8) & (line_u8 > LINE_THRESHOLD)
     border = np.zeros((height, width), bool)
     border[HINT_BORDER_PX:height - HINT_BORDER_PX, HINT_BORDER_PX:width - HINT_BORDER_PX] = True
     allowed &= border

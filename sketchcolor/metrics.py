@@ -13,8 +13,8 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from sketchcolor.errors import ImageError
+from sketchcolor.regions import PAGE_WHITE
 
-PAGE_WHITE = 245
 AUC_MAX_THRESHOLD = 150
 
 

@@ -31,32 +31,27 @@ from torch import nn
 
 from sketchcolor import color as C
 from sketchcolor.errors import CheckpointError, ConfigError, HintError
-from sketchcolor.hints import Hint, parse_hint, rasterize_hints, validate_hints
+from sketchcolor.hints import Hint, color_hex, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
-from sketchcolor.regions import GAP_CLOSING
+from sketchcolor.models.interface import ColorModel, InversionModel
+from sketchcolor.regions import GAP_CLOSING, region_mean
 
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "sketch", "gray")
 METHODS = ("net", "levin", "regionfill")
 DEFAULT_WORKING_SIZE = 256
-DEFAULT_TEMPERATURE = 0.38
-# The temperature each mode uses unless one is given (see the model card for the val measurements).
-MODE_TEMPERATURE = {"sketch": DEFAULT_TEMPERATURE, "gray": 0.22}
-DEFAULT_GAP_CLOSING = GAP_CLOSING
-# A pocket of the page inside the hull of the lines whose estimated mean L is below this is colored. Val split
-# (100 pictures, sketch task, gap closing 0.02): thresholds 0 (never) / 75 / 85 / 95 gave ΔE2000 without hints
-# 14.52 / 13.24 / 13.14 / 13.25 and output L-PSNR 19.28 / 20.08 / 20.16 / 20.06 dB.
+# The temperature each mode uses unless one is given: grayscale pictures decode more vividly, or they wash out.
+MODE_TEMPERATURE = {"sketch": C.DEFAULT_TEMPERATURE, "gray": 0.22}
+# A pocket of the page inside the hull of the lines is colored when its mean estimated L is below this: the
+# estimate shades shapes the lines leave open and leaves the page white.
 _POCKET_L = 85.0
-# How a region without hints turns its pooled color distribution into one color. Line art: the color with the least
-# expected ΔE2000 under the distribution sharpened by the temperature; grayscale: the annealed mean. Val split
-# (100 pictures, no hints, bundled model, T = 0.38): sketch ΔE2000 13.14 (annealed mean) -> 12.25 (least risk);
-# gray 7.33 / colorfulness 31.9 (annealed mean) vs 7.17 / 28.8 (least risk, unsharpened) and 7.29 / 30.7
-# (sharpened 1.6x): no better on both, and the gray task must not wash out.
+# How a region without hints turns its pooled color distribution into one color: line art takes the color of least
+# expected ΔE2000 (a Bayes decision for the metric), grayscale the annealed mean (least risk washes it out).
 REGION_DECODE = {"sketch": "risk", "gray": "mean"}
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
-# Pixels at least this light (8-bit gray) count as paper for mode detection and the white-page rule.
-PAPER_LEVEL = 230
+# Pixels at least this light (8-bit gray) count as paper when telling line art from a grayscale picture.
+_MODE_PAPER_LEVEL = 230
 # Line art: 75th percentile of the distance from a non-paper pixel to paper, at 256 px, at most this.
 _STROKE_DEPTH_PX = 6.0
 # Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
@@ -103,7 +98,7 @@ def detect_mode(gray_u8: np.ndarray) -> str:
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = np.asarray(Image.fromarray(gray_u8).resize(size, Image.BOX))
-    dark = small < PAPER_LEVEL
+    dark = small < _MODE_PAPER_LEVEL
     if not dark.any():
         return "sketch"  # a blank page: nothing to shade, treat it as an empty drawing
     depth = ndimage.distance_transform_edt(dark)[dark]
@@ -199,20 +194,22 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
 class Colorizer:
     """Colors line art and grayscale pictures with the two nets (or a classical method).
 
-    inversion: the sketch-inversion net (line art -> L) or None; color: the color net or None. Either may be
-    missing: a checkpoint with only the color net colors grayscale pictures; classical methods need neither.
+    inversion: the net of the ``inversion`` role (line art -> L) or None; color: the net of the ``color`` role or
+    None (any registered architecture; the Colorizer uses only the roles' declared interfaces,
+    :mod:`sketchcolor.models.interface`). Either may be missing: a checkpoint with only the color net colors
+    grayscale pictures; classical methods need neither.
     """
 
     def __init__(
         self,
-        inversion: nn.Module | None = None,
-        color: nn.Module | None = None,
+        inversion: InversionModel | nn.Module | None = None,
+        color: ColorModel | nn.Module | None = None,
         *,
         device: str | torch.device | None = None,
         working_size: int = DEFAULT_WORKING_SIZE,
         temperature: float | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        gap_closing: float = DEFAULT_GAP_CLOSING,
+        gap_closing: float = GAP_CLOSING,
         source: str | None = None,
     ) -> None:
         if not 32 <= int(working_size) <= 2048:
@@ -284,7 +281,7 @@ class Colorizer:
 
     def _multiple(self) -> int:
         nets = [m for m in (self.inversion, self.color) if m is not None]
-        return int(np.lcm.reduce([int(getattr(m, "size_multiple", 1)) for m in nets])) if nets else 1
+        return int(np.lcm.reduce([int(m.size_multiple) for m in nets])) if nets else 1
 
     def _regions(self, picture_u8: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(labels, hint_labels, page, pockets)`` of a line drawing (:func:`~sketchcolor.regions.line_art_regions`,
@@ -314,8 +311,7 @@ class Colorizer:
     def _net_small(self, gray_full: np.ndarray, lab_l_full: torch.Tensor | None, hint_list: list[Hint], mode: str,
                    temperature: float, want_logits: bool = False):
         """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
-        from sketchcolor.models import color_input
-        from sketchcolor.regions import propagate_hints
+        from sketchcolor.regions import propagate_values
 
         if self.color is None:
             raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
@@ -339,12 +335,12 @@ class Colorizer:
             l_small = F.interpolate(lab_l_full[None, None], size=(h, w), mode="area")[0, 0]
             labels, hint_labels, _, _ = self._regions(gray_small, mode)
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
-        fill_ab, fill_mask = propagate_hints(hint_labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
+        fill_ab, fill_mask = propagate_values(hint_labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
 
         def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
             return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
 
-        x = color_input(
+        x = self.color.make_input(
             pad(C.l_to_norm(l_small)[None, None].to(dev), 1.0),
             pad(C.ab_to_norm(hint_ab)[None].to(dev)),
             pad(hint_mask[None].to(dev)),
@@ -387,10 +383,9 @@ class Colorizer:
         logits (Q, h/s, w/s) are pooled at their own resolution, each cell counted for the region at its centre;
         regions that hold no cell centre, hinted regions and label 0 keep the per-pixel color. ``decode``: "mean"
         (annealed mean) or "risk" (least expected ΔE2000 at the region's mean L of ``l_small`` (h, w)).
-        Measured on the val split (60 pictures, no hints): ΔE2000 gray 13.05 -> 12.51, sketch 18.54 -> 18.51.
         labels (h, w) int; fill_mask (h, w) 1 where a hint filled the region; ab_small (2, h, w) Lab units.
         """
-        stride = self.color.config.logits_stride
+        stride = self.color.logits_stride
         height, width = labels.shape
         ys = np.arange(logits.shape[-2]) * stride + stride // 2
         xs = np.arange(logits.shape[-1]) * stride + stride // 2
@@ -409,13 +404,14 @@ class Colorizer:
         bins = self.color.bins.cpu().float()
         if decode == "risk":
             # Minimum expected ΔE2000 (a Bayes decision for the metric) at the region's mean L, over the pooled
-            # distribution sharpened by 2 * 0.38 / T so that the temperature still sets how vivid colors are.
+            # distribution sharpened by 2 * DEFAULT_TEMPERATURE / T so that the temperature still sets how vivid
+            # colors are.
             label_flat = torch.from_numpy(pooled_labels.astype(np.int64)).reshape(-1)
             l_mean = torch.zeros(count).index_add_(0, label_flat, l_small.reshape(-1).float().cpu())
             l_mean /= torch.bincount(label_flat, minlength=count).clamp_min(1)
             table = self._risk_table()
             level = (l_mean / 100 * (table.shape[0] - 1)).round().long().clamp(0, table.shape[0] - 1)
-            sharp = torch.softmax(sums.clamp_min(1e-12).log() * (2 * DEFAULT_TEMPERATURE / temperature), dim=1)
+            sharp = torch.softmax(sums.clamp_min(1e-12).log() * (2 * C.DEFAULT_TEMPERATURE / temperature), dim=1)
             best = torch.einsum("rq,rcq->rc", sharp, table[level]).argmin(1)
             region_ab = bins[best].T  # (2, count)
         else:
@@ -461,7 +457,7 @@ class Colorizer:
         return result
 
     def _colorize_classical(self, gray_full: np.ndarray, hint_list: list[Hint], mode: str, method: str) -> ColorizeResult:
-        from sketchcolor.baselines import levin_colorize, regionfill_colorize
+        from sketchcolor.classical import levin_colorize, regionfill_colorize
 
         if method == "levin":
             if mode != "gray":
@@ -494,16 +490,15 @@ class Colorizer:
         if pockets.any():
             # A pocket of the page inside the lines' hull is an open shape when the estimate is dark enough. Its L
             # is the pocket's mean estimate: the estimate fades out towards the open side, a flat tone does not.
-            pocket_l = self._region_mean(l_full.numpy()[None], pockets)[0]
+            pocket_l = region_mean(l_full.numpy()[None], pockets)[0]
             shape = (pockets > 0) & (pocket_l < _POCKET_L)
             page &= ~shape
             l_full = torch.where(torch.from_numpy(shape), torch.from_numpy(pocket_l), l_full)
         sketch = mode == "sketch"
         if sketch and not shading:
             # One tone per region, the mean of the estimate over it: the estimate's shading at working size is
-            # soft and blotchy. Val (100 pictures, no hints): ΔE2000 12.12 -> 11.59, output L-PSNR 20.25 -> 20.65 dB
-            # (half the shading kept: 11.73 and 20.56).
-            l_full = torch.from_numpy(self._region_mean(l_full.numpy()[None], labels)[0])
+            # soft and blotchy.
+            l_full = torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0])
         # Sketch: hinted regions take the hint's L too (the estimate cannot know it); gray keeps the input's L.
         l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, hint_labels, hint_list, with_l=sketch)
         page &= ~hinted_t.numpy()
@@ -514,13 +509,13 @@ class Colorizer:
         # Lines (sketch) and edges (gray) take the color of the region beside them; gray keeps the input's L.
         l_full, ab_full = self._carry_under_lines(l_full, ab_full, labels, with_l=sketch)
         # Hinted regions already follow their hints (split between several hints by nearness): they stay as they are.
-        flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(self._region_mean(ab_full.numpy(), labels)))
+        flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
         if cleanup:
             ab_full = flat_ab
         rgb_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
         del ab_full
         # Flat colors: one Lab color per region (mean L too), lines and shading removed.
-        flat_l = torch.where(hinted_t, l_full, torch.from_numpy(self._region_mean(l_full.numpy()[None], labels)[0]))
+        flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
         flat_u8 = self._recombine(flat_l, flat_ab, None)
         lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
         return ColorizeResult(
@@ -539,11 +534,8 @@ class Colorizer:
 
         Sketch mode fills both: the inversion net cannot know that the artist asked for dark blue, and the color
         net only predicts ab, so without the hint's L a hinted region would come out in the hint's hue at the
-        estimate's (usually light) L. Keeping the estimate's shading as an offset around the hint's L was measured
-        worse on the val split (sketch task, 10 hints, 80 pictures: ΔE2000 9.44 with the offset, 4.72 without).
-        Gray mode keeps the input's L and fills the ab. The net's ab drifted from the hint inside large hinted
-        regions: taking the hint's ab flat lowered val ΔE2000 (60 pictures, 10 hints) from 5.21 to 4.13 for
-        sketches and from 4.40 to 3.79 for grayscale. The net colors the regions without hints.
+        estimate's (usually light) L. Gray mode keeps the input's L and fills the ab: the net's ab drifts from the
+        hint inside large hinted regions. The net colors the regions without hints.
         l_full (H, W) CIE L; ab_full (2, H, W); labels (H, W).
         """
         from sketchcolor.regions import propagate_values
@@ -571,8 +563,7 @@ class Colorizer:
 
         An anti-aliased stroke's edge is a blend of the stroke and the fill beside it; the upsampled estimate there
         is a blur of both sides, which the multiplied line darkens twice, and a gray picture's edges otherwise get
-        the blurred ab of both neighbours. Measured on the val split (60 pictures): sketch ΔE2000 with 10 hints
-        4.13 -> 3.78, gray with 10 hints 3.81 -> 3.45 (40 pictures). l_full (H, W); ab_full (2, H, W).
+        the blurred ab of both neighbours. l_full (H, W); ab_full (2, H, W).
         """
         from sketchcolor.regions import nearest_region_index
 
@@ -583,22 +574,6 @@ class Colorizer:
         if with_l:
             l_full = l_full.reshape(-1)[index_t].reshape(l_full.shape)
         return l_full, ab_full.reshape(2, -1)[:, index_t].reshape(ab_full.shape)
-
-    @staticmethod
-    def _region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """(C, H, W) values -> each labelled region's pixels set to the region's mean; label 0 keeps its values."""
-        n = int(labels.max())
-        out = values.copy()
-        if n == 0:
-            return out
-        flat_labels = labels.ravel()
-        inside = flat_labels > 0
-        counts = np.maximum(np.bincount(flat_labels, minlength=n + 1), 1)
-        for channel in out:
-            flat = channel.reshape(-1)
-            means = np.bincount(flat_labels, weights=flat, minlength=n + 1) / counts
-            flat[inside] = means[flat_labels[inside]]
-        return out
 
     @staticmethod
     def _l_full(rgb_img: Image.Image) -> torch.Tensor:
@@ -656,8 +631,8 @@ class Colorizer:
         ys = min(h - 1, max(0, round((y + 0.5) * h / height - 0.5)))
         logits = small["logits"][:, ys, xs]
         l_value = float(small["l_small"][ys, xs])
-        return [("#%02x%02x%02x" % tuple(int(c) for c in rgb), float(p))
-                for rgb, p in C.topk_colors(logits, l_value, C.ab_bins(), k=k)]
+        return [(color_hex(tuple(int(c) for c in rgb)), float(p))
+                for rgb, p in C.topk_colors(logits, l_value, self.color.bins.cpu(), k=k)]
 
 
 __all__ = ["Colorizer", "ColorizeResult", "detect_mode", "fit_to_gamut", "MODES", "METHODS"]

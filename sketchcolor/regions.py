@@ -1,12 +1,12 @@
 """Closed regions of line art and flat regions of grayscale pictures, hint propagation over them, flat cleanup.
 
 Everything here is plain numpy/scipy on (H, W) pictures and runs in a few milliseconds at 256x256, because the
-data loaders call :func:`label_regions` / :func:`gray_regions` and :func:`propagate_hints` once per sample.
+data loaders call :func:`label_regions` / :func:`gray_regions` and :func:`propagate_values` once per sample.
 
 Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (lines, edges, tiny specks) and
 ``1..K`` number the regions. Rules:
 
-- line art (:func:`label_regions`): a pixel with value ``<= threshold`` is a line; the rest split into
+- line art (:func:`label_regions`): a pixel with value ``<= threshold`` (:data:`LINE_THRESHOLD`) is a line; the rest split into
   4-connected components (4-connectivity so that a diagonal one-pixel gap in a line does not leak a fill).
 - grayscale (:func:`gray_regions`): a pixel whose largest absolute difference to its 4 neighbours exceeds
   ``edge_threshold`` gray levels is an edge (label 0), so a step between two flat areas becomes a boundary while
@@ -16,13 +16,14 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
   thickened by a radius, would close it.
 - line art as colored (:func:`line_art_regions`): gaps closed, the page, and pockets of the page inside the
   convex hull of the lines (:func:`convex_hull_mask`), which may be shapes the lines leave open.
-- the page (:func:`background_mask`): regions touching the picture border that are mostly page white.
-- propagation (:func:`propagate_hints`): every region holding at least one hint pixel takes, at each of its
-  pixels, the value of the nearest (Euclidean) hint pixel inside the same region; regions without hints and
-  label 0 stay 0 with mask 0.
+- the page (:func:`background_mask`): regions touching the picture border that are mostly page white
+  (:data:`PAGE_WHITE`).
+- propagation (:func:`propagate_values`): every region holding at least one hint pixel takes, at each of its
+  pixels, the value (hint colors, any channels) of the nearest (Euclidean) hint pixel inside the same region;
+  regions without hints and label 0 stay 0 with mask 0.
 - lines (:func:`nearest_region_index`): every label-0 pixel points at the nearest (Euclidean) labelled pixel, so
   the colors of the regions on either side of a line can be carried under it.
-- cleanup (:func:`cleanup_flat`): every region gets one color, the per-region median (or mean) of its ab;
+- flat regions (:func:`region_mean`): every region takes the mean of its values (one color, one tone);
   label 0 is left untouched.
 """
 
@@ -33,10 +34,13 @@ from scipy import ndimage
 
 from sketchcolor.errors import ImageError
 
-# Gaps in the lines up to about twice this fraction of the picture's long side are closed when coloring.
-# Val split (100 pictures, sketch task, bundled model): 0.012 gave the lowest ΔE2000 without hints (13.14; 0 gave
-# 13.20, 0.02 13.14, 0.028 13.33) and close to the lowest with 10 hints (2.68; 0 gave 2.62, 0.028 3.00).
+# Gaps in the lines up to about twice this fraction of the picture's long side are closed when coloring (chosen on
+# the val split; the model card has the measurements).
 GAP_CLOSING = 0.012
+# Line art at or below this 8-bit gray level is a line: regions, region fills, hint sampling and training all agree.
+LINE_THRESHOLD = 128
+# A pixel with every channel at least this light is page white (the white-page rule; the evaluation's foreground).
+PAGE_WHITE = 245
 
 # 4-connectivity: pixels touching only at a corner are separate.
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
@@ -61,7 +65,7 @@ def _relabel_consecutive(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lookup[labels]
 
 
-def label_regions(line_u8: np.ndarray, threshold: int = 128) -> np.ndarray:
+def label_regions(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.ndarray:
     """Closed regions between the lines of a line drawing.
 
     Args:
@@ -175,7 +179,7 @@ def split_by_mask(labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def line_art_regions(
-    line_u8: np.ndarray, *, gap_radius: float | None = None, threshold: int = 128
+    line_u8: np.ndarray, *, gap_radius: float | None = None, threshold: int = LINE_THRESHOLD
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The regions of a line drawing that coloring works with: ``(labels, hint_labels, page, pockets)``.
 
@@ -268,7 +272,7 @@ def gray_regions(
 
 
 def background_mask(
-    labels: np.ndarray, image_u8: np.ndarray, *, white: int = 245, white_fraction: float = 0.5
+    labels: np.ndarray, image_u8: np.ndarray, *, white: int = PAGE_WHITE, white_fraction: float = 0.5
 ) -> np.ndarray:
     """The page: regions that touch the picture border and are mostly page white.
 
@@ -368,21 +372,6 @@ def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray) -
     return filled, filled_mask
 
 
-def propagate_hints(labels: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill each region with the ab color of the nearest hint inside it.
-
-    Args:
-        labels: int32 (H, W) from :func:`label_regions` or :func:`gray_regions`.
-        hint_ab: (2, H, W) hint colors in Lab units (read where ``hint_mask``).
-        hint_mask: (H, W) bool (or 0/1), True on hint pixels.
-
-    Returns:
-        ``(fill_ab (2, H, W) float32 Lab units, fill_mask (H, W) float32 in {0, 1})``: 1 where a region got
-        filled; 0 on lines and in regions without hints (their ab is 0).
-    """
-    return propagate_values(labels, hint_ab, hint_mask)
-
-
 def nearest_region_index(labels: np.ndarray) -> np.ndarray | None:
     """For every pixel, the flat index of the nearest pixel with a label > 0 (itself where it has one).
 
@@ -402,37 +391,25 @@ def nearest_region_index(labels: np.ndarray) -> np.ndarray | None:
     return indices[0].astype(np.int64) * labels.shape[1] + indices[1]
 
 
-def cleanup_flat(ab: np.ndarray, labels: np.ndarray, *, statistic: str = "median") -> np.ndarray:
-    """Give every region one uniform color.
+def region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Every labelled region's pixels set to the region's mean (float64 sums), per channel.
 
     Args:
-        ab: (2, H, W) predicted ab in Lab units (any number of channels works).
-        labels: int (H, W) region labels; pixels labelled 0 (lines, edges) keep their ab.
-        statistic: ``"median"`` (robust to the blended pixels along lines) or ``"mean"``.
+        values: (C, H, W) float values (e.g. ab, or L as one channel).
+        labels: int (H, W) region labels; pixels labelled 0 (lines, edges) keep their values.
 
     Returns:
-        (2, H, W) float32 ab, constant over each region.
+        (C, H, W) array of ``values``' dtype, constant over each region.
     """
-    labels = _check_plane(labels, "labels")
-    ab = np.asarray(ab, dtype=np.float32)
-    if ab.ndim != 3 or ab.shape[1:] != labels.shape:
-        raise ValueError(f"expected ab (C, H, W) matching labels {labels.shape}, got {ab.shape}")
-    if statistic not in ("median", "mean"):
-        raise ValueError(f"statistic must be 'median' or 'mean', got {statistic!r}")
-    count = int(labels.max()) + 1
-    out = ab.copy()
-    if count == 1:
+    n = int(labels.max())
+    out = values.copy()
+    if n == 0:
         return out
     flat_labels = labels.ravel()
-    region = flat_labels > 0
-    index = np.arange(1, count)
-    sizes = np.bincount(flat_labels, minlength=count)
-    for c in range(ab.shape[0]):
-        channel = ab[c].ravel()
-        if statistic == "mean":
-            per_region = np.bincount(flat_labels, weights=channel, minlength=count) / np.maximum(sizes, 1)
-        else:
-            per_region = np.zeros(count)
-            per_region[1:] = ndimage.median(channel, flat_labels, index)
-        out[c].ravel()[region] = per_region[flat_labels[region]]
+    inside = flat_labels > 0
+    counts = np.maximum(np.bincount(flat_labels, minlength=n + 1), 1)
+    for channel in out:
+        flat = channel.reshape(-1)
+        means = np.bincount(flat_labels, weights=flat, minlength=n + 1) / counts
+        flat[inside] = means[flat_labels[inside]]
     return out

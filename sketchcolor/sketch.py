@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from sketchcolor.errors import ImageError
+from sketchcolor.regions import LINE_THRESHOLD
 
 WHITE = 255
 
@@ -44,7 +45,7 @@ def _draw_int(rng: np.random.Generator | None, low: int, high: int) -> int:
 # --- cleanup helpers -------------------------------------------------------------------------------------------
 
 
-def binarize(line_u8: np.ndarray, threshold: int = 128) -> np.ndarray:
+def binarize(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.ndarray:
     """Pure black (0) where line_u8 <= threshold, white (255) elsewhere; uint8 (H, W)."""
     _check_line(line_u8)
     return np.where(line_u8 <= threshold, np.uint8(0), np.uint8(WHITE))
@@ -70,7 +71,7 @@ def thin(line_u8: np.ndarray, px: int = 1) -> np.ndarray:
     return cv2.dilate(line_u8, _disk(px))
 
 
-def remove_specks(line_u8: np.ndarray, min_pixels: int = 4, threshold: int = 128) -> np.ndarray:
+def remove_specks(line_u8: np.ndarray, min_pixels: int = 4, threshold: int = LINE_THRESHOLD) -> np.ndarray:
     """Paint white every 8-connected dark component smaller than ``min_pixels`` (noise, stray dots)."""
     _check_line(line_u8)
     dark = (line_u8 <= threshold).astype(np.uint8)

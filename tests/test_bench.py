@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from sketchcolor import bench
+from sketchcolor.models import count_flops, count_parameters
 from sketchcolor.reference import ZhangReferenceConfig, build_reference
 
 PIPELINE_HEADER = "| " + " | ".join(bench.PIPELINE_COLUMNS) + " |"
@@ -18,17 +19,17 @@ NETS_HEADER = "| " + " | ".join(bench.NET_COLUMNS) + " |"
 
 def test_reference_parameters_within_5_percent_of_32m():
     net = build_reference(device="meta")
-    assert abs(bench.count_parameters(net) - 32e6) / 32e6 < 0.05
+    assert abs(count_parameters(net) - 32e6) / 32e6 < 0.05
 
 
 def test_reference_flops_at_256_within_10_percent_of_84g():
     # Counted on the meta device: shapes only, so the 84-GFLOP forward never runs.
     net = build_reference(device="meta")
-    flops = bench.count_flops(net, torch.empty(1, 1, 256, 256, device="meta"))
+    flops = count_flops(net, torch.empty(1, 1, 256, 256, device="meta"))
     assert abs(flops - 84e9) / 84e9 < 0.10
     # 2 FLOPs per multiply-add: conv1_1 alone is 256²·9·64 multiply-adds (+ nothing else at full resolution).
     first = build_reference(device="meta").conv1[0]
-    assert bench.count_flops(first, torch.empty(1, 1, 256, 256, device="meta")) == 2 * 256 * 256 * 9 * 64
+    assert count_flops(first, torch.empty(1, 1, 256, 256, device="meta")) == 2 * 256 * 256 * 9 * 64
 
 
 def test_reference_output_shape_and_flops_scale_with_pixels():
@@ -37,8 +38,8 @@ def test_reference_output_shape_and_flops_scale_with_pixels():
         logits = net(torch.zeros(2, 1, 32, 48))
     assert logits.shape == (2, 313, 8, 12)
     meta = build_reference(device="meta")
-    small = bench.count_flops(meta, torch.empty(1, 1, 64, 64, device="meta"))
-    full = bench.count_flops(meta, torch.empty(1, 1, 256, 256, device="meta"))
+    small = count_flops(meta, torch.empty(1, 1, 64, 64, device="meta"))
+    full = count_flops(meta, torch.empty(1, 1, 256, 256, device="meta"))
     assert full == 16 * small  # fully convolutional: cost is linear in pixels
 
 

@@ -25,10 +25,29 @@ def test_round_trip_gives_identical_outputs(tmp_path):
     x = torch.randn(1, 7, 64, 64)
     with torch.no_grad():
         assert torch.equal(inv(line), loaded.models["inversion"](line))
-        assert torch.equal(col.predict_ab(x), loaded.models["color"].predict_ab(x))
+        assert torch.equal(col.decode(col(x), x), loaded.models["color"].decode(loaded.models["color"](x), x))
     assert loaded.meta == {"steps": 3}
     assert loaded.config["format"] == "sketchcolor"
     assert set(loaded.config["normalization"]) >= {"l_shift", "l_scale", "ab_scale"}
+
+
+def test_config_records_each_nets_architecture_and_version_1_still_loads(tmp_path, tiny_checkpoint):
+    config = read_config(tiny_checkpoint)
+    assert config["format_version"] == 2
+    assert config["models"]["color"]["arch"] == "color-unet"
+    assert config["models"]["inversion"]["arch"] == "inversion-unet"
+    # Version 1 recorded no architecture names: each role's default architecture.
+    old = tmp_path / "v1"
+    shutil.copytree(tiny_checkpoint, old)
+    for spec in config["models"].values():
+        del spec["arch"]
+    (old / "config.json").write_text(json.dumps(dict(config, format_version=1)))
+    loaded = load_checkpoint(old)
+    assert sorted(loaded.models) == ["color", "inversion"]
+    x = torch.randn(1, 7, 32, 32)
+    with torch.no_grad():
+        new_net, old_net = load_checkpoint(tiny_checkpoint).models["color"], loaded.models["color"]
+        assert torch.equal(new_net(x).logits, old_net(x).logits)
 
 
 def test_save_leaves_no_temporary_files_and_keeps_neighbours(tmp_path):
@@ -127,6 +146,7 @@ def test_export_keeps_outputs_within_fp16_rounding(tmp_path, tiny_checkpoint):
     assert b.meta["note"] == "exported" and b.config["working_size"] == a.config["working_size"]
     x = torch.randn(1, 7, 32, 32)
     with torch.no_grad():
-        diff = (a.models["color"].predict_ab(x) - b.models["color"].predict_ab(x)).abs().max()
+        net_a, net_b = a.models["color"], b.models["color"]
+        diff = (net_a.decode(net_a(x), x) - net_b.decode(net_b(x), x)).abs().max()
     assert diff < 5e-3
     assert (out / "model.safetensors").stat().st_size < 0.6 * (tiny_checkpoint / "model.safetensors").stat().st_size

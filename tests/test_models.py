@@ -11,7 +11,8 @@ import torch
 from sketchcolor import color as C
 from sketchcolor.errors import ConfigError
 from sketchcolor.models import (
-    MODEL_REGISTRY,
+    ARCHITECTURES,
+    ROLES,
     ColorConfig,
     ColorNet,
     DiscriminatorConfig,
@@ -21,8 +22,10 @@ from sketchcolor.models import (
     base_ab,
     build_model,
     color_input,
+    count_flops,
     count_parameters,
-    model_stats,
+    model_arch,
+    net_spec,
 )
 from sketchcolor.models.configs import apply_overrides, from_dict, parse_value, to_dict
 
@@ -42,10 +45,15 @@ def _random_input(b: int = 2, size: int = 32, seed: int = 0, hints: bool = True)
     return color_input(l_norm, hint_ab, hint_mask, fill_ab, fill_mask)
 
 
+def _decoded(net: ColorNet, x: torch.Tensor, temperature: float = C.DEFAULT_TEMPERATURE) -> torch.Tensor:
+    return net.decode(net(x), x, temperature)
+
+
 def test_registry_names_and_classes():
-    assert set(MODEL_REGISTRY) == {"inversion", "color"}
-    assert MODEL_REGISTRY["inversion"] == (InversionConfig, InversionNet)
-    assert MODEL_REGISTRY["color"] == (ColorConfig, ColorNet)
+    assert set(ROLES) == {"inversion", "color"}
+    assert ARCHITECTURES["inversion-unet"] == ("inversion", InversionConfig, InversionNet)
+    assert ARCHITECTURES["color-unet"] == ("color", ColorConfig, ColorNet)
+    assert ROLES["inversion"].default_arch == "inversion-unet" and ROLES["color"].default_arch == "color-unet"
     net = build_model("color", TINY_COLOR)
     assert isinstance(net, ColorNet) and isinstance(net.config, ColorConfig)
     assert net.config.width == 8 and net.size_multiple == 4
@@ -68,6 +76,48 @@ def test_registry_errors_name_the_allowed_values():
         build_model("color", {"logits_stride": 2, "regression_stride": 4})
     with pytest.raises(ConfigError, match="must be >= 1"):
         build_model("inversion", {"width": 0})
+    with pytest.raises(ConfigError, match=r"unknown color.arch 'inversion-unet'; allowed: \['color-unet'\]"):
+        build_model("color", {"arch": "inversion-unet"})
+    with pytest.raises(ConfigError, match="a ColorConfig is no config of a 'inversion' net"):
+        build_model("inversion", ColorConfig())
+
+
+def test_specs_name_the_architecture_and_default_to_the_roles_own():
+    net = build_model("color", TINY_COLOR)
+    spec = net_spec("color", net)
+    assert spec["arch"] == "color-unet" and spec["width"] == 8
+    assert build_model("color", spec).config == net.config  # the checkpoint form rebuilds the same net
+    assert model_arch("color", TINY_COLOR) == "color-unet"  # no "arch": the role's default
+    assert model_arch("inversion", InversionConfig()) == "inversion-unet"
+    assert isinstance(net, ROLES["color"].interface) and isinstance(build_model("inversion"), ROLES["inversion"].interface)
+    assert not isinstance(build_model("inversion"), ROLES["color"].interface)
+
+
+def test_a_new_architecture_plugs_in_at_the_registry(monkeypatch, tmp_path):
+    from sketchcolor import Colorizer
+    from sketchcolor.checkpoint import load_checkpoint, save_checkpoint
+    from sketchcolor.models import Architecture
+
+    @dataclass
+    class WideConfig(ColorConfig):
+        extra_width: int = 4
+
+    class WideNet(ColorNet):
+        def __init__(self, config: WideConfig | None = None) -> None:
+            super().__init__(config or WideConfig())
+            self.extra = torch.nn.Conv2d(1, self.config.extra_width, 1)
+
+    monkeypatch.setitem(ARCHITECTURES, "color-wide", Architecture("color", WideConfig, WideNet))
+    torch.manual_seed(0)
+    nets = {"inversion": build_model("inversion", TINY_INV),
+            "color": build_model("color", dict(TINY_COLOR, arch="color-wide", extra_width=3))}
+    assert isinstance(nets["color"], WideNet) and nets["color"].extra.out_channels == 3
+    folder = save_checkpoint(tmp_path / "ck", nets)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["models"]["color"]["arch"] == "color-wide" and config["models"]["color"]["extra_width"] == 3
+    assert isinstance(load_checkpoint(folder).models["color"], WideNet)
+    result = Colorizer.from_pretrained(folder, device="cpu").colorize(torch.full((40, 40), 255).byte().numpy())
+    assert result.image.size == (40, 40)
 
 
 def test_config_json_round_trip_rebuilds_the_same_net():
@@ -102,8 +152,8 @@ def test_color_shapes(logits_stride, regression_stride):
     assert out.logits.shape == (2, q, 32 // logits_stride, 32 // logits_stride)
     assert out.ab_norm.shape == (2, 2, 32, 32)
     assert out.gate_logit.shape == (2, 1, 32, 32)
-    assert net.predict_ab(x).shape == (2, 2, 32, 32)
-    assert net.bin_logits_full(x).shape == (2, q, 32, 32)
+    assert net.decode(out, x).shape == (2, 2, 32, 32)
+    assert net.logits_stride == logits_stride
 
 
 def test_color_input_defaults_and_masking():
@@ -134,20 +184,20 @@ def test_base_prefers_hint_over_fill():
     assert base_mask.min() == 1
 
 
-def test_predict_ab_range_and_pure_classification_without_hints():
+def test_decode_range_and_pure_classification_without_hints():
     torch.manual_seed(0)
     net = build_model("color", TINY_COLOR).eval()
     x = _random_input(2, 32, hints=False)
     with torch.no_grad():
         out = net(x)
-        ab = net.predict_ab(x)
+        ab = _decoded(net, x)
         cls_ab = net.classification_ab(out.logits, (32, 32))
     assert ab.min() >= -1 and ab.max() <= 1
     # no hints and no fill: the decoded color is the annealed mean of the logits alone
     torch.testing.assert_close(ab, cls_ab.clamp(-1, 1))
 
 
-def test_predict_ab_reproduces_trusted_fill():
+def test_decode_reproduces_trusted_fill():
     torch.manual_seed(0)
     # A fresh net starts with delta = 0 and the gate at sigmoid(gate_prior): a strong prior reproduces the fill.
     net = build_model("color", dict(TINY_COLOR, gate_prior=30.0)).eval()
@@ -158,7 +208,7 @@ def test_predict_ab_reproduces_trusted_fill():
     fill_mask[..., :16] = 1
     x = color_input(torch.zeros(1, 1, 32, 32), fill_ab_norm=fill_ab, fill_mask=fill_mask)
     with torch.no_grad():
-        ab = net.predict_ab(x)
+        ab = _decoded(net, x)
         cls_ab = net.classification_ab(net(x).logits, (32, 32))
     torch.testing.assert_close(ab[..., :16], fill_ab[..., :16], atol=1e-5, rtol=0)
     torch.testing.assert_close(ab[..., 16:], cls_ab[..., 16:].clamp(-1, 1))
@@ -170,11 +220,11 @@ def test_temperature_controls_vividness_and_is_checked():
     x = _random_input(1, 32, hints=False)
     with torch.no_grad():
         net.cls_head[-1].weight.mul_(20)  # peaked logits make the mean/mode difference visible
-        cold = net.predict_ab(x, temperature=0.1).norm(dim=1).mean()
-        warm = net.predict_ab(x, temperature=1.0).norm(dim=1).mean()
+        cold = _decoded(net, x, temperature=0.1).norm(dim=1).mean()
+        warm = _decoded(net, x, temperature=1.0).norm(dim=1).mean()
     assert cold > warm
-    with pytest.raises(ConfigError, match="temperature must be > 0"):
-        net.predict_ab(x, temperature=0.0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        _decoded(net, x, temperature=0.0)
 
 
 def test_gradients_reach_every_parameter():
@@ -196,12 +246,13 @@ def test_gradients_reach_every_parameter():
 
 
 def test_default_sizes_params_and_flops():
-    inv = model_stats("inversion", size=256)
-    col = model_stats("color", size=256)
-    for stats in (inv, col):
-        assert 1_000_000 < stats["params"] < 6_000_000
-        assert 0.5 < stats["gflops"] < 4.0  # "a few GFLOPs at most" at working size 256
-    assert count_parameters(build_model("color")) == col["params"]
+    for role in ROLES:
+        net = build_model(role).eval()
+        assert 1_000_000 < count_parameters(net) < 6_000_000
+        gflops = count_flops(net, net.example_input(256)) / 1e9
+        assert 0.5 < gflops < 4.0  # "a few GFLOPs at most" at working size 256
+    frozen = build_model("color").requires_grad_(False)
+    assert count_parameters(frozen) == count_parameters(build_model("color"))  # what a checkpoint stores
 
 
 def test_norm_variants_build_and_run():

@@ -82,7 +82,7 @@ def test_background_mask_is_the_white_border_region():
     assert not regions.background_mask(labels, color).any()
 
 
-def test_propagate_hints_fills_only_hinted_regions():
+def test_propagate_values_fills_only_hinted_regions():
     line = _two_boxes()
     labels = regions.label_regions(line)
     hint_ab = np.zeros((2, 64, 64), np.float32)
@@ -90,7 +90,7 @@ def test_propagate_hints_fills_only_hinted_regions():
     hint_ab[:, 15, 15] = (40.0, -20.0)
     hint_mask[15, 15] = True
     hint_mask[5, 5] = True  # on a line: ignored
-    fill_ab, fill_mask = regions.propagate_hints(labels, hint_ab, hint_mask)
+    fill_ab, fill_mask = regions.propagate_values(labels, hint_ab, hint_mask)
     assert fill_ab.dtype == np.float32 and fill_mask.dtype == np.float32
     inside = labels == labels[15, 15]
     assert np.all(fill_mask[inside] == 1) and np.all(fill_mask[~inside] == 0)
@@ -98,7 +98,7 @@ def test_propagate_hints_fills_only_hinted_regions():
     assert np.all(fill_ab[:, ~inside] == 0)
 
 
-def test_propagate_hints_uses_nearest_hint_within_region():
+def test_propagate_values_uses_nearest_hint_within_region():
     labels = np.ones((10, 20), np.int32)
     labels[:, 10:] = 2
     hint_ab = np.zeros((2, 10, 20), np.float32)
@@ -106,32 +106,31 @@ def test_propagate_hints_uses_nearest_hint_within_region():
     hint_ab[:, 5, 0] = (10, 10)
     hint_ab[:, 5, 9] = (-10, 30)
     hint_mask[5, 0] = hint_mask[5, 9] = True
-    fill_ab, fill_mask = regions.propagate_hints(labels, hint_ab, hint_mask)
+    fill_ab, fill_mask = regions.propagate_values(labels, hint_ab, hint_mask)
     assert np.allclose(fill_ab[:, 0, 2], (10, 10))
     assert np.allclose(fill_ab[:, 9, 7], (-10, 30))
     # Region 2 is nearer to the hint at column 9 but holds no hint: it stays empty.
     assert np.all(fill_mask[:, 10:] == 0) and np.all(fill_ab[:, :, 10:] == 0)
 
 
-def test_propagate_hints_without_hints_is_empty():
+def test_propagate_values_without_hints_is_empty():
     labels = regions.label_regions(_two_boxes())
-    fill_ab, fill_mask = regions.propagate_hints(labels, np.ones((2, 64, 64)), np.zeros((64, 64), bool))
+    fill_ab, fill_mask = regions.propagate_values(labels, np.ones((2, 64, 64)), np.zeros((64, 64), bool))
     assert not fill_ab.any() and not fill_mask.any()
 
 
-def test_cleanup_flat_makes_regions_uniform_and_leaves_label_zero():
+def test_region_mean_makes_regions_uniform_and_leaves_label_zero():
     labels = np.zeros((6, 6), np.int32)
     labels[:, :3] = 1
     labels[:, 4:] = 2
     ab = np.random.default_rng(0).normal(size=(2, 6, 6)).astype(np.float32)
-    for statistic in ("median", "mean"):
-        out = regions.cleanup_flat(ab, labels, statistic=statistic)
-        assert np.allclose(out[:, :, 3], ab[:, :, 3])  # label 0 untouched
-        for region in (1, 2):
-            values = out[:, labels == region]
-            assert np.allclose(values, values[:, :1])
-        reference = np.median if statistic == "median" else np.mean
-        assert np.allclose(out[0, 0, 0], reference(ab[0][labels == 1]), atol=1e-5)
+    out = regions.region_mean(ab, labels)
+    assert out.dtype == np.float32 and not np.shares_memory(out, ab)
+    assert np.array_equal(out[:, :, 3], ab[:, :, 3])  # label 0 untouched
+    for region in (1, 2):
+        for channel in (0, 1):
+            assert np.allclose(out[channel][labels == region], ab[channel][labels == region].mean(), atol=1e-6)
+    assert np.array_equal(regions.region_mean(ab, np.zeros((6, 6), np.int32)), ab)
 
 
 def test_nearest_region_index_points_line_pixels_at_the_closest_region():
@@ -162,7 +161,7 @@ def test_region_functions_are_fast_at_256():
     start = time.perf_counter()
     for _ in range(10):
         labels = regions.label_regions(line)
-        regions.propagate_hints(labels, hint_ab, hint_mask)
+        regions.propagate_values(labels, hint_ab, hint_mask)
         regions.gray_regions(line)
     per_sample_ms = (time.perf_counter() - start) / 10 * 1000
     # A few ms on an idle core; the generous bound only catches accidental per-pixel Python loops.

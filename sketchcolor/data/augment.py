@@ -24,6 +24,7 @@ import numpy as np
 
 from sketchcolor import sketch
 from sketchcolor.errors import ConfigError
+from sketchcolor.regions import LINE_THRESHOLD
 
 _RANGES = ("scale", "crop_scale", "blur_sigma", "noise_std", "jpeg_quality", "gaps", "gap_px")
 
@@ -132,7 +133,7 @@ def rotate_hue(rgb_u8: np.ndarray, degrees: float) -> np.ndarray:
 
 def erase_gaps(line_u8: np.ndarray, rng: np.random.Generator, count: int, size_px: tuple[int, int]) -> np.ndarray:
     """Cut ``count`` short gaps into the lines: white discs of diameter in ``size_px`` centred on random line pixels."""
-    ys, xs = np.nonzero(line_u8 <= 128)
+    ys, xs = np.nonzero(line_u8 <= LINE_THRESHOLD)
     if count <= 0 or len(ys) == 0:
         return line_u8
     out = line_u8.copy()

@@ -25,11 +25,11 @@ from sketchcolor.data.files import read_gray_u8, read_rgb_u8
 from sketchcolor.data.folder import fit_square
 from sketchcolor.data.manifest import ManifestEntry, read_manifest
 from sketchcolor.errors import ConfigError, DataError
+from sketchcolor.regions import LINE_THRESHOLD
 
 log = logging.getLogger(__name__)
 
 TASKS = ("sketch", "gray", "mixed")
-LINE_THRESHOLD = 128
 _SKIPPABLE = (DataError, OSError, cv2.error)
 
 
@@ -240,10 +240,10 @@ class PairDataset(Dataset):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hints propagated over the regions a hint fills when coloring (line art, as the pipeline splits them)
         or over flat gray regions (gray task)."""
-        from sketchcolor.regions import gray_regions, line_art_regions, propagate_hints
+        from sketchcolor.regions import gray_regions, line_art_regions, propagate_values
 
         if task == "sketch":
-            _, labels, _, _ = line_art_regions(line_u8, threshold=LINE_THRESHOLD)
+            _, labels, _, _ = line_art_regions(line_u8)
         else:
             labels = gray_regions(cv2.cvtColor(target_u8, cv2.COLOR_RGB2GRAY))
-        return propagate_hints(labels, hint_ab, hint_mask > 0)
+        return propagate_values(labels, hint_ab, hint_mask > 0)

@@ -1,41 +1,82 @@
-"""The nets and their explicit registry: name -> (config dataclass, module class).
+"""The nets: roles, architectures and their explicit registry.
 
-Adding a net: write its config dataclass and module (``.config``, ``size_multiple``) in its own file and add
-one line to :data:`MODEL_REGISTRY`. Checkpoints store ``{name: asdict(config)}`` and rebuild nets with
-:func:`build_model`.
+A **role** is a place in the pipeline (``inversion``: line art -> L; ``color``: L + hints -> ab) with a declared
+interface (:mod:`sketchcolor.models.interface`: what the pipeline, the trainer and the benchmark may call). An
+**architecture** is a net that fills a role: a config dataclass and a module class, registered by name in
+:data:`ARCHITECTURES`. Checkpoints store each role's net as ``{"arch": name, **asdict(config)}``; a spec without
+``"arch"`` (checkpoints written before architectures had names) means the role's default architecture.
+
+Adding a net: write its config dataclass and module in its own file, implement the role's interface (the
+:class:`~sketchcolor.models.interface.ColorModel` or :class:`~sketchcolor.models.interface.InversionModel`
+members), and add one line to :data:`ARCHITECTURES`. Train it with ``--set model.color.arch=NAME`` (plus its own
+config keys as ``--set model.color.KEY=VALUE``); checkpoints, the Colorizer, evaluation and the benchmark then use it
+unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, is_dataclass
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from sketchcolor.errors import ConfigError
-from sketchcolor.models.color import IN_CHANNELS, ColorConfig, ColorNet, ColorOutput, base_ab, color_input
+from sketchcolor.models.color import IN_CHANNELS, ColorConfig, ColorNet, base_ab, color_input
 from sketchcolor.models.configs import from_dict
 from sketchcolor.models.discriminator import DiscriminatorConfig, PatchDiscriminator
+from sketchcolor.models.interface import ColorModel, ColorOutput, InversionModel
 from sketchcolor.models.inversion import InversionConfig, InversionNet
 
-MODEL_REGISTRY: dict[str, tuple[type, type]] = {
-    "inversion": (InversionConfig, InversionNet),
-    "color": (ColorConfig, ColorNet),
+
+class Architecture(NamedTuple):
+    """A registered net: the ``role`` it fills, its config dataclass and its module class."""
+
+    role: str
+    config_cls: type
+    net_cls: type
+
+
+class Role(NamedTuple):
+    """A place in the pipeline: the architecture used when a spec names none, and the interface a net must have."""
+
+    default_arch: str
+    interface: type
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "inversion-unet": Architecture("inversion", InversionConfig, InversionNet),
+    "color-unet": Architecture("color", ColorConfig, ColorNet),
 }
 
+ROLES: dict[str, Role] = {
+    "inversion": Role("inversion-unet", InversionModel),
+    "color": Role("color-unet", ColorModel),
+}
+
+ARCH_KEY = "arch"
+
 __all__ = [
-    "MODEL_REGISTRY",
+    "ARCHITECTURES",
+    "ARCH_KEY",
+    "ROLES",
+    "Architecture",
+    "Role",
     "build_model",
-    "model_config",
-    "model_stats",
+    "count_flops",
     "count_parameters",
+    "model_arch",
+    "model_config",
+    "net_spec",
     "color_input",
     "base_ab",
     "ColorConfig",
+    "ColorModel",
     "ColorNet",
     "ColorOutput",
     "InversionConfig",
+    "InversionModel",
     "InversionNet",
     "DiscriminatorConfig",
     "PatchDiscriminator",
@@ -43,42 +84,77 @@ __all__ = [
 ]
 
 
-def model_config(name: str, config: dict[str, Any] | Any | None = None):
-    """The config dataclass of net ``name`` from a dict (JSON form), an instance, or None (defaults)."""
-    if name not in MODEL_REGISTRY:
-        raise ConfigError(f"unknown model {name!r}; allowed: {sorted(MODEL_REGISTRY)}")
-    config_cls, _ = MODEL_REGISTRY[name]
-    if isinstance(config, config_cls):
-        return config
-    if config is not None and not isinstance(config, dict):
-        raise ConfigError(f"config for {name!r} must be a dict or {config_cls.__name__}, got {type(config).__name__}")
-    return from_dict(config_cls, config, where=name)
+def _check_role(role: str) -> Role:
+    if role not in ROLES:
+        raise ConfigError(f"unknown model {role!r}; allowed: {sorted(ROLES)}")
+    return ROLES[role]
 
 
-def build_model(name: str, config: dict[str, Any] | Any | None = None) -> nn.Module:
-    """Build net ``name`` ("inversion" | "color") from ``config`` (dict or dataclass; None = defaults).
+def _arch_of(role: str, spec: dict[str, Any] | Any | None) -> tuple[str, Architecture]:
+    """The architecture a spec names (or implies by its config class), checked against ``role``."""
+    default = _check_role(role).default_arch
+    if is_dataclass(spec) and not isinstance(spec, type):
+        # The exact config class: an architecture's config may subclass another's.
+        names = [n for n, a in ARCHITECTURES.items() if a.role == role and type(spec) is a.config_cls]
+        if not names:
+            raise ConfigError(f"a {type(spec).__name__} is no config of a {role!r} net")
+        name = names[0]
+    elif spec is None or isinstance(spec, dict):
+        name = (spec or {}).get(ARCH_KEY, default)
+    else:
+        raise ConfigError(f"config for {role!r} must be a dict or a config dataclass, got {type(spec).__name__}")
+    if name not in ARCHITECTURES or ARCHITECTURES[name].role != role:
+        allowed = sorted(n for n, a in ARCHITECTURES.items() if a.role == role)
+        raise ConfigError(f"unknown {role}.{ARCH_KEY} {name!r}; allowed: {allowed}")
+    return name, ARCHITECTURES[name]
 
-    Unknown names or config keys and bad values raise :class:`ConfigError` naming what is allowed.
+
+def model_config(role: str, spec: dict[str, Any] | Any | None = None):
+    """The config dataclass of the ``role`` net that ``spec`` describes: a dict in the checkpoint's form
+    (``{"arch": ..., **config}``; no ``"arch"`` = the role's default), a config instance, or None (defaults)."""
+    _, arch = _arch_of(role, spec)
+    if isinstance(spec, arch.config_cls):
+        return spec
+    config = {k: v for k, v in (spec or {}).items() if k != ARCH_KEY}
+    return from_dict(arch.config_cls, config, where=role)
+
+
+def model_arch(role: str, spec: dict[str, Any] | Any | None = None) -> str:
+    """The architecture name of the ``role`` net that ``spec`` describes (see :func:`model_config`)."""
+    return _arch_of(role, spec)[0]
+
+
+def build_model(role: str, spec: dict[str, Any] | Any | None = None) -> nn.Module:
+    """Build the ``role`` net ("inversion" | "color") that ``spec`` describes (see :func:`model_config`).
+
+    Unknown roles, architectures or config keys and bad values raise :class:`ConfigError` naming what is allowed.
     """
-    cfg = model_config(name, config)
-    return MODEL_REGISTRY[name][1](cfg)
+    _, arch = _arch_of(role, spec)
+    net = arch.net_cls(model_config(role, spec))
+    if not isinstance(net, ROLES[role].interface):
+        raise ConfigError(f"{arch.net_cls.__name__} does not implement the {role!r} interface")
+    return net
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def net_spec(role: str, net: nn.Module) -> dict[str, Any]:
+    """What a checkpoint records of the ``role`` net ``net``: ``{"arch": name, **asdict(config)}``."""
+    config = getattr(net, "config", None)
+    if config is None or not is_dataclass(config):
+        raise ConfigError(f"{type(net).__name__} has no config dataclass; only registered nets can be saved")
+    return {ARCH_KEY: model_arch(role, config), **asdict(config)}
 
 
-def model_stats(name: str, model: nn.Module | None = None, size: int = 256) -> dict[str, Any]:
-    """Parameters and forward FLOPs (FlopCounterMode: a multiply-add counts 2) of net ``name`` on one
-    ``size`` x ``size`` input, batch 1, in eval mode. Returns ``{"name", "params", "gflops", "size"}``."""
-    model = build_model(name) if model is None else model
-    channels = 1 if name == "inversion" else IN_CHANNELS
-    x = torch.zeros(1, channels, size, size)
-    was_training = model.training
-    model.eval()
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters of a torch module, trainable or frozen (what a checkpoint stores)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def count_flops(module: nn.Module, *inputs: Any) -> int:
+    """FLOPs of one ``module(*inputs)`` call as ``torch.utils.flop_counter`` counts them (2 per multiply-add).
+
+    Works on the "meta" device too (shapes only, no real computation). Put the module in eval mode first.
+    """
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(x)
-    model.train(was_training)
-    return {"name": name, "params": count_parameters(model), "gflops": counter.get_total_flops() / 1e9, "size": size}
+    with torch.inference_mode(), counter:
+        module(*inputs)
+    return int(counter.get_total_flops())

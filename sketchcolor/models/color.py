@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +37,7 @@ from torch.nn import functional as F
 
 from sketchcolor import color as C
 from sketchcolor.errors import ConfigError
+from sketchcolor.models.interface import ColorOutput
 from sketchcolor.models.blocks import (
     NORMS,
     ConvNormAct,
@@ -84,19 +84,6 @@ def base_ab(x: Tensor) -> tuple[Tensor, Tensor]:
     fill_ab, fill_mask = x[:, 4:6], x[:, 6:7]
     base = torch.where(hint_mask > 0.5, hint_ab, fill_ab * fill_mask)
     return base, torch.maximum(hint_mask, fill_mask)
-
-
-class ColorOutput(NamedTuple):
-    """Raw outputs of :class:`ColorNet` for input (B, 7, H, W).
-
-    ``logits`` (B, Q, H / logits_stride, W / logits_stride) over ``color.ab_bins()``; ``ab_norm`` (B, 2, H, W)
-    the correction head's color, ``base + delta`` (ab / 110, unclamped); ``gate_logit`` (B, 1, H, W) the gate
-    before the sigmoid and before masking by ``base_mask``.
-    """
-
-    logits: Tensor
-    ab_norm: Tensor
-    gate_logit: Tensor
 
 
 @dataclass
@@ -147,7 +134,8 @@ class ColorConfig:
 
 
 class ColorNet(nn.Module):
-    """(B, 7, H, W) color input -> :class:`ColorOutput`; :meth:`predict_ab` gives the decoded ab.
+    """(B, 7, H, W) color input -> :class:`ColorOutput`; :meth:`decode` gives the decoded ab. Architecture
+    ``"color-unet"``, filling the ``color`` role (:class:`sketchcolor.models.interface.ColorModel`).
 
     H and W must be multiples of ``size_multiple``.
     """
@@ -238,7 +226,23 @@ class ColorNet(nn.Module):
         ab_norm = base + reg[:, :2]
         return ColorOutput(logits=logits, ab_norm=ab_norm, gate_logit=reg[:, 2:3])
 
-    def classification_ab(self, logits: Tensor, size: tuple[int, int], temperature: float = 0.38) -> Tensor:
+    @property
+    def logits_stride(self) -> int:
+        """Resolution divisor of ``ColorOutput.logits``."""
+        return self.config.logits_stride
+
+    def make_input(self, l_norm: Tensor, hint_ab_norm: Tensor | None = None, hint_mask: Tensor | None = None,
+                   fill_ab_norm: Tensor | None = None, fill_mask: Tensor | None = None) -> Tensor:
+        """This net's input (B, 7, H, W): :func:`color_input`."""
+        return color_input(l_norm, hint_ab_norm, hint_mask, fill_ab_norm, fill_mask)
+
+    def example_input(self, size: int) -> Tensor:
+        """A (1, 7, size, size) input, a fixed random L plane in [-1, 1] and no hints, on the net's device."""
+        l_norm = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        return color_input(l_norm.to(self.bins.device))
+
+    def classification_ab(self, logits: Tensor, size: tuple[int, int],
+                          temperature: float = C.DEFAULT_TEMPERATURE) -> Tensor:
         """Annealed-mean ab_norm (B, 2, *size) of ``logits`` (B, Q, h, w), upsampled bilinearly."""
         ab = C.annealed_mean(logits.float(), self.bins, temperature=temperature)  # (B, 2, h, w) Lab units
         ab_norm = C.ab_to_norm(ab)
@@ -246,24 +250,10 @@ class ColorNet(nn.Module):
             ab_norm = F.interpolate(ab_norm, size=size, mode="bilinear", align_corners=False)
         return ab_norm
 
-    def decode(self, out: ColorOutput, x: Tensor, temperature: float = 0.38) -> Tensor:
+    def decode(self, out: ColorOutput, x: Tensor, temperature: float = C.DEFAULT_TEMPERATURE) -> Tensor:
         """Combine the heads of ``out`` (for input ``x``) into ab_norm (B, 2, H, W) in [-1, 1] (module doc)."""
         _, base_mask = base_ab(x)
         cls_ab = self.classification_ab(out.logits, tuple(x.shape[-2:]), temperature)
         gate = base_mask * torch.sigmoid(out.gate_logit.float())
         ab = gate * out.ab_norm.float() + (1.0 - gate) * cls_ab
         return ab.clamp(-1.0, 1.0)
-
-    def predict_ab(self, x: Tensor, temperature: float = 0.38) -> Tensor:
-        """The decoded color: ``x`` (B, 7, H, W) -> ab_norm (B, 2, H, W) in [-1, 1] (ab = 110 * ab_norm).
-
-        ``temperature`` in (0, 1]: lower is more vivid (mode-like), 1 is the plain mean.
-        """
-        if not temperature > 0:
-            raise ConfigError(f"temperature must be > 0, got {temperature}")
-        return self.decode(self(x), x, temperature)
-
-    def bin_logits_full(self, x: Tensor) -> Tensor:
-        """Bin logits upsampled to the input resolution: (B, Q, H, W)."""
-        logits = self(x).logits
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)

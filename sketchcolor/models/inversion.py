@@ -59,7 +59,8 @@ class InversionConfig:
 
 class InversionNet(nn.Module):
     """Line art ``(B, 1, H, W)`` in [0, 1] (1 = white paper) -> ``l_norm`` ``(B, 1, H, W)`` in [-1, 1]
-    (``L = 50 + 50 * l_norm``). H and W must be multiples of ``size_multiple``."""
+    (``L = 50 + 50 * l_norm``). H and W must be multiples of ``size_multiple``. Architecture ``"inversion-unet"``,
+    filling the ``inversion`` role (:class:`sketchcolor.models.interface.InversionModel`)."""
 
     def __init__(self, config: InversionConfig | None = None) -> None:
         super().__init__()
@@ -89,6 +90,11 @@ class InversionNet(nn.Module):
             nn.Conv2d(cfg.stem_width, 1, 1),
         )
         xavier_init(self)
+
+    def example_input(self, size: int) -> Tensor:
+        """A (1, 1, size, size) fixed random line-art input in [0, 1], on the net's device."""
+        line = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))
+        return line.to(next(self.parameters()).device)
 
     def forward(self, line: Tensor) -> Tensor:
         """``line`` (B, 1, H, W) in [0, 1] -> ``l_norm`` (B, 1, H, W) in [-1, 1]."""
