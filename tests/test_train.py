@@ -3,6 +3,7 @@ and (slow) overfitting a handful of synthetic pairs on CPU."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -14,6 +15,9 @@ from PIL import Image, ImageDraw
 
 from sketchcolor import train as T
 from sketchcolor.errors import CheckpointError, ConfigError
+from sketchcolor.models.configs import to_dict
+from sketchcolor.train import stage as train_stage
+from sketchcolor.train.state import rng_state, set_rng_state
 
 TINY_SET = [
     "--set", "model.inversion.width=8", "--set", "model.inversion.stem_width=8", "--set", "model.inversion.levels=2",
@@ -98,7 +102,7 @@ def test_config_overrides_types_and_errors(tmp_path):
 def test_config_file_round_trip(tmp_path):
     cfg = T.load_config({}, {"model.inversion.depth": 2, "data.hints.geometric_p": 0.25, "data.augment.p_hflip": 0.0})
     path = tmp_path / "cfg.json"
-    path.write_text(json.dumps(T.to_dict(cfg)))
+    path.write_text(json.dumps(to_dict(cfg)))
     again = T.config_from_args(T.get_args_parser().parse_args(["--out", str(tmp_path), "--config", str(path)]))
     assert again == cfg
 
@@ -117,13 +121,13 @@ def test_lr_schedule_warmup_then_cosine():
 def test_rng_state_is_weights_only_loadable(tmp_path):
     torch.manual_seed(3)
     np.random.seed(3)
-    state = {"rng": T._rng_state(), "step": 5}
+    state = {"rng": rng_state(), "step": 5}
     T.save_trainer_state(tmp_path / "s.pt", state)
     expected = (torch.rand(2), np.random.rand(2), __import__("random").random())
     torch.manual_seed(0)
     np.random.seed(0)
     loaded = torch.load(tmp_path / "s.pt", weights_only=True)
-    T._set_rng_state(loaded["rng"])
+    set_rng_state(loaded["rng"])
     again = (torch.rand(2), np.random.rand(2), __import__("random").random())
     assert torch.equal(expected[0], again[0]) and np.array_equal(expected[1], again[1]) and expected[2] == again[2]
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
@@ -154,6 +158,28 @@ def test_color_run_writes_a_loadable_checkpoint_folder(manifest, tmp_path):
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert rows[0].startswith("step,epoch,lr,loss,ce,huber,gate") and len(rows) == 4
     assert len(list((out / "samples").glob("step_*.png"))) == 1
+
+
+def test_init_architecture_is_saved_with_the_run_and_the_callers_config_is_unchanged(manifest, tmp_path):
+    from sketchcolor.checkpoint import load_checkpoint
+
+    init = tmp_path / "init"
+    assert T.main(run_args(manifest, init, "color", 1)) == 0  # a color net of width 8
+    out = tmp_path / "run"
+    args = T.get_args_parser().parse_args(run_args(manifest, out, "color", 1, "--set", "model.color.width=4"))
+    cfg = T.config_from_args(args)
+    before = copy.deepcopy(cfg)
+    trainer = T.Trainer(cfg, out, init=str(init), progress=False)
+    trainer.fit()
+    assert cfg == before and cfg.model.color.width == 4
+    init_color = to_dict(load_checkpoint(init).models["color"].config)
+    assert init_color["width"] == 8 and to_dict(trainer.cfg.model.color) == init_color
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["model"]["color"] == init_color
+    assert {k: v for k, v in saved.items() if k != "model"} == {k: v for k, v in to_dict(cfg).items() if k != "model"}
+    # --resume rebuilds the init net's architecture from the saved config and continues on its weights
+    assert T.main(["--out", str(out), "--resume", "--max-steps", "2", "--no-progress"]) == 0
+    assert to_dict(load_checkpoint(out).models["color"].config) == init_color
 
 
 @pytest.mark.slow
@@ -208,13 +234,13 @@ def test_nan_guard_keeps_last_good_checkpoint(manifest, tmp_path, capsys, monkey
     out = tmp_path / "nan"
     assert T.main(run_args(manifest, out, "inversion", 2)) == 0
     good = weights(out)
-    real = T.inversion_loss
+    real = train_stage.inversion_loss
 
     def poisoned(*args, **kwargs):
         loss, parts = real(*args, **kwargs)
         return loss * float("nan"), parts
 
-    monkeypatch.setattr(T, "inversion_loss", poisoned)
+    monkeypatch.setattr(train_stage, "inversion_loss", poisoned)
     assert T.main(["--out", str(out), "--resume", "--max-steps", "4", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "loss became nan at step 2" in err and "last good checkpoint" in err and "(step 2)" in err
