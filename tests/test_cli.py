@@ -159,3 +159,15 @@ def test_no_bundled_weights_message(tmp_path, capsys, monkeypatch):
     draw_line_art(50, 50).save(src)
     code, _, err = run_cli(["colorize", src, "-o", tmp_path / "o"], capsys)
     assert code != 0 and "--checkpoint" in err
+
+
+def test_help_states_the_librarys_own_defaults(capsys):
+    # The help text cannot import the pipeline (torch) just to print it, so it repeats the defaults: pinned here.
+    from sketchcolor.pipeline import MODE_TEMPERATURE
+    from sketchcolor.regions import GAP_CLOSING
+
+    with pytest.raises(SystemExit):
+        main(["colorize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"default {MODE_TEMPERATURE['sketch']} for line art, {MODE_TEMPERATURE['gray']} for gray" in text
+    assert f"(default {GAP_CLOSING};" in text

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from sketchcolor import train as T
 from sketchcolor.errors import CheckpointError, ConfigError
+from sketchcolor.models import net_spec
 from sketchcolor.models.configs import to_dict
 from sketchcolor.train import stage as train_stage
 from sketchcolor.train.state import rng_state, set_rng_state
@@ -84,10 +85,12 @@ def test_config_overrides_types_and_errors(tmp_path):
     args = parser.parse_args(["--out", str(tmp_path), "--set", "model.color.width=32", "--set",
                               "optim.betas=[0.8, 0.99]", "--lr", "1e-3", "--stage", "joint"])
     cfg = T.config_from_args(args)
-    assert cfg.model.color.width == 32 and cfg.optim.betas == (0.8, 0.99)
+    assert cfg.model.color["width"] == 32 and cfg.optim.betas == (0.8, 0.99)
+    assert cfg.model.color["arch"] == "color-unet" and cfg.model.inversion["arch"] == "inversion-unet"
     assert cfg.optim.lr == 1e-3 and cfg.stage == "joint" and cfg.task == "mixed"
     bad = [
-        (["--set", "model.color.widht=3"], r"unknown config key 'model.color.widht'.*allowed: \['width'"),
+        (["--set", "model.color.widht=3"], r"unknown config key model.color.widht; allowed: \['width'"),
+        (["--set", "model.color.arch=huge"], r"unknown color.arch 'huge'; allowed: \['color-unet'\]"),
         (["--set", "model.color.width=wide"], "model.color.width: expected an integer, got 'wide'"),
         (["--set", "stage=paint"], r"unknown stage 'paint'; allowed: \['inversion', 'color', 'joint'\]"),
         (["--set", "noequals"], "expected KEY=VALUE"),
@@ -160,6 +163,33 @@ def test_color_run_writes_a_loadable_checkpoint_folder(manifest, tmp_path):
     assert len(list((out / "samples").glob("step_*.png"))) == 1
 
 
+def test_a_registered_architecture_trains_by_its_name(manifest, tmp_path, monkeypatch):
+    from dataclasses import dataclass
+
+    from sketchcolor.checkpoint import load_checkpoint
+    from sketchcolor.models import ARCHITECTURES, Architecture, ColorConfig, ColorNet
+
+    @dataclass
+    class TaggedConfig(ColorConfig):
+        tag: int = 0
+
+    class TaggedNet(ColorNet):
+        pass
+
+    monkeypatch.setitem(ARCHITECTURES, "color-tagged", Architecture("color", TaggedConfig, TaggedNet))
+    out = tmp_path / "run"
+    assert T.main(run_args(manifest, out, "color", 2, "--set", "model.color.arch=color-tagged",
+                           "--set", "model.color.tag=7")) == 0
+    saved = json.loads((out / "train_config.json").read_text())["model"]["color"]
+    assert saved["arch"] == "color-tagged" and saved["tag"] == 7
+    loaded = load_checkpoint(out).models["color"]
+    assert isinstance(loaded, TaggedNet) and loaded.config.tag == 7
+    # --resume rebuilds the named architecture from the saved config
+    assert T.main(["--out", str(out), "--resume", "--max-steps", "3", "--no-progress"]) == 0
+    assert json.loads((out / "meta.json").read_text())["step"] == 3
+    assert isinstance(load_checkpoint(out).models["color"], TaggedNet)
+
+
 def test_init_architecture_is_saved_with_the_run_and_the_callers_config_is_unchanged(manifest, tmp_path):
     from sketchcolor.checkpoint import load_checkpoint
 
@@ -171,15 +201,15 @@ def test_init_architecture_is_saved_with_the_run_and_the_callers_config_is_uncha
     before = copy.deepcopy(cfg)
     trainer = T.Trainer(cfg, out, init=str(init), progress=False)
     trainer.fit()
-    assert cfg == before and cfg.model.color.width == 4
-    init_color = to_dict(load_checkpoint(init).models["color"].config)
-    assert init_color["width"] == 8 and to_dict(trainer.cfg.model.color) == init_color
+    assert cfg == before and cfg.model.color["width"] == 4
+    init_color = net_spec("color", load_checkpoint(init).models["color"])
+    assert init_color["width"] == 8 and trainer.cfg.model.color == init_color
     saved = json.loads((out / "train_config.json").read_text())
     assert saved["model"]["color"] == init_color
     assert {k: v for k, v in saved.items() if k != "model"} == {k: v for k, v in to_dict(cfg).items() if k != "model"}
     # --resume rebuilds the init net's architecture from the saved config and continues on its weights
     assert T.main(["--out", str(out), "--resume", "--max-steps", "2", "--no-progress"]) == 0
-    assert to_dict(load_checkpoint(out).models["color"].config) == init_color
+    assert net_spec("color", load_checkpoint(out).models["color"]) == init_color
 
 
 @pytest.mark.slow

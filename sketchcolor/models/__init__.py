@@ -15,7 +15,7 @@ unchanged.
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from dataclasses import is_dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -24,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sketchcolor.errors import ConfigError
 from sketchcolor.models.color import IN_CHANNELS, ColorConfig, ColorNet, base_ab, color_input
-from sketchcolor.models.configs import from_dict
+from sketchcolor.models.configs import from_dict, to_dict
 from sketchcolor.models.discriminator import DiscriminatorConfig, PatchDiscriminator
 from sketchcolor.models.interface import ColorModel, ColorOutput, InversionModel
 from sketchcolor.models.inversion import InversionConfig, InversionNet
@@ -66,6 +66,7 @@ __all__ = [
     "build_model",
     "count_flops",
     "count_parameters",
+    "full_spec",
     "model_arch",
     "model_config",
     "net_spec",
@@ -109,14 +110,15 @@ def _arch_of(role: str, spec: dict[str, Any] | Any | None) -> tuple[str, Archite
     return name, ARCHITECTURES[name]
 
 
-def model_config(role: str, spec: dict[str, Any] | Any | None = None):
+def model_config(role: str, spec: dict[str, Any] | Any | None = None, *, where: str | None = None):
     """The config dataclass of the ``role`` net that ``spec`` describes: a dict in the checkpoint's form
-    (``{"arch": ..., **config}``; no ``"arch"`` = the role's default), a config instance, or None (defaults)."""
+    (``{"arch": ..., **config}``; no ``"arch"`` = the role's default), a config instance, or None (defaults).
+    ``where`` names the spec in error messages (default: the role)."""
     _, arch = _arch_of(role, spec)
     if isinstance(spec, arch.config_cls):
         return spec
     config = {k: v for k, v in (spec or {}).items() if k != ARCH_KEY}
-    return from_dict(arch.config_cls, config, where=role)
+    return from_dict(arch.config_cls, config, where=where or role)
 
 
 def model_arch(role: str, spec: dict[str, Any] | Any | None = None) -> str:
@@ -141,7 +143,14 @@ def net_spec(role: str, net: nn.Module) -> dict[str, Any]:
     config = getattr(net, "config", None)
     if config is None or not is_dataclass(config):
         raise ConfigError(f"{type(net).__name__} has no config dataclass; only registered nets can be saved")
-    return {ARCH_KEY: model_arch(role, config), **asdict(config)}
+    return full_spec(role, config)
+
+
+def full_spec(role: str, spec: dict[str, Any] | Any | None = None, *, where: str | None = None) -> dict[str, Any]:
+    """``spec`` (see :func:`model_config`) checked and written out whole: ``{"arch": name, **every config key}``,
+    JSON-ready."""
+    config = model_config(role, spec, where=where)
+    return {ARCH_KEY: model_arch(role, config), **to_dict(config)}
 
 
 def count_parameters(module: nn.Module) -> int:

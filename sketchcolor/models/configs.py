@@ -121,7 +121,9 @@ def parse_value(text: str) -> Any:
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], cls: type) -> dict[str, Any]:
     """Return a copy of the plain config dict ``data`` with dotted keys (``"model.color.width"``) set; keys are
-    checked against ``cls`` (ConfigError naming the allowed keys at the level that failed)."""
+    checked against ``cls`` (ConfigError naming the allowed keys at the level that failed). Below a field typed
+    as a mapping (``dict[str, Any]``, e.g. a net's spec, whose keys depend on its architecture) keys are set as
+    given and checked when the config is built."""
     out = json.loads(json.dumps(data))
     for dotted, value in overrides.items():
         parts = dotted.split(".")
@@ -137,6 +139,12 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], cls: type) 
                 node[part] = value
                 break
             sub_type = typing.get_type_hints(node_cls)[part]
+            if typing.get_origin(sub_type) is dict:
+                node = node.setdefault(part, {})
+                for key in parts[depth + 1:-1]:
+                    node = node.setdefault(key, {})
+                node[parts[-1]] = value
+                break
             if not dataclasses.is_dataclass(sub_type):
                 raise ConfigError(f"config key {'.'.join(parts[:depth + 1])!r} is a value, not a section")
             node = node.setdefault(part, {})

@@ -57,7 +57,10 @@ class ColorModel(Protocol):
     (Lab units); ``logits_stride``: the resolution divisor of ``ColorOutput.logits``.
     ``make_input(l_norm, hint_ab_norm, hint_mask, fill_ab_norm, fill_mask)``: the net's input ``x`` from
     ``l_norm`` (B, 1, H, W) in [-1, 1], hint and fill planes (B, 2, H, W) in ab / 110 and their masks
-    (B, 1, H, W) in {0, 1} (None means none); ``forward(x)`` -> :class:`ColorOutput`;
+    (B, 1, H, W) in {0, 1} (None means none). Its first 7 channels are those of
+    :func:`sketchcolor.models.color.color_input`, where :func:`~sketchcolor.models.color.base_ab` and the losses
+    read the classical answer; an architecture that takes more (a reference, global hints) appends channels after
+    them. ``forward(x)`` -> :class:`ColorOutput`;
     ``decode(out, x, temperature)`` -> ab_norm (B, 2, H, W) in [-1, 1]; ``example_input(size)``: an input of
     batch 1 for counting FLOPs and timing.
     """

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sketchcolor import color as C
 from sketchcolor.atomic import write_json_atomic
 from sketchcolor.data.augment import AugmentConfig
 from sketchcolor.errors import ConfigError
 from sketchcolor.hints import HintSimConfig
 from sketchcolor.losses import ColorLossConfig, InversionLossConfig
-from sketchcolor.models import ColorConfig, DiscriminatorConfig, InversionConfig
+from sketchcolor.models import DiscriminatorConfig, full_spec
 from sketchcolor.models.configs import apply_overrides, from_dict, to_dict
 
 STAGES = ("inversion", "color", "joint")
@@ -22,10 +23,17 @@ TRAIN_CONFIG_FILE = "train_config.json"
 
 @dataclass
 class ModelConfigs:
-    """Configs of the two nets (see :mod:`sketchcolor.models`)."""
+    """Each role's net in the form a checkpoint's config.json records it: ``{"arch": name, **its config}``
+    (:mod:`sketchcolor.models`; no ``"arch"`` means the role's default architecture). ``--set
+    model.color.arch=NAME`` picks another registered architecture, ``--set model.color.KEY=VALUE`` sets a key of its
+    config. Checked and written out whole when the config is built, so ``train_config.json`` shows every key."""
 
-    inversion: InversionConfig = field(default_factory=InversionConfig)
-    color: ColorConfig = field(default_factory=ColorConfig)
+    inversion: dict[str, Any] = field(default_factory=dict)
+    color: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for role in ("inversion", "color"):
+            setattr(self, role, full_spec(role, getattr(self, role), where=f"model.{role}"))
 
 
 @dataclass
@@ -88,7 +96,7 @@ class TrainConfig:
     workers: int = 2
     device: str = "auto"
     precision: str = "auto"
-    temperature: float = 0.38
+    temperature: float = C.DEFAULT_TEMPERATURE
     log_every: int = 10
     sample_every: int = 500
     checkpoint_every: int = 500

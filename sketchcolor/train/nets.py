@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sketchcolor.models import ColorNet, InversionNet, build_model
+from sketchcolor.models import ColorModel, InversionModel, build_model, net_spec
 from sketchcolor.train.config import ModelConfigs, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -22,9 +22,9 @@ class StageNets:
     color stage's frozen inversion net or None; ``model``: the configs of the nets as built, which is where an
     init checkpoint's architecture replaces the config's."""
 
-    inversion: InversionNet | None
-    color: ColorNet | None
-    frozen: InversionNet | None
+    inversion: InversionModel | None
+    color: ColorModel | None
+    frozen: InversionModel | None
     model: ModelConfigs
 
 
@@ -65,5 +65,5 @@ def build_stage_nets(
             frozen = loaded["inversion"]
         if frozen is not None:
             frozen = frozen.to(device).eval().requires_grad_(False)
-    model = dataclasses.replace(cfg.model, **{name: net.config for name, net in nets.items() if net is not None})
+    model = dataclasses.replace(cfg.model, **{name: net_spec(name, net) for name, net in nets.items() if net is not None})
     return StageNets(inversion=nets["inversion"], color=nets["color"], frozen=frozen, model=model)

@@ -39,13 +39,14 @@ def load_or_compute_prior(cfg: TrainConfig, out: Path, d: Dist, device: torch.de
     if d.main:
         path = out / PRIOR_FILE
         cached = json.loads(path.read_text()) if path.exists() else None
-        if cached and cached.get("bins") == bins.shape[0] and cached.get("grid") == cfg.model.color.ab_grid:
+        centres = bins.tolist()
+        if cached and cached.get("bins") == bins.shape[0] and cached.get("centres") == centres:
             prior = torch.tensor(cached["prior"], dtype=torch.float32)
         else:
             t0 = time.perf_counter()
             prior, n = compute_prior(cfg, bins)
-            write_json_atomic(path, {"grid": cfg.model.color.ab_grid, "ab_max": cfg.model.color.ab_max,
-                                     "bins": bins.shape[0], "samples": n, "manifest": cfg.data.manifest,
+            write_json_atomic(path, {"bins": bins.shape[0], "centres": centres, "samples": n,
+                                     "manifest": cfg.data.manifest,
                                      "prior": [float(p) for p in prior]})  # exact: resume must match
             log.info("ab prior from %d training targets in %.1fs", n, time.perf_counter() - t0)
     if d.enabled:

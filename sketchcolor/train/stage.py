@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from sketchcolor import color as C
 from sketchcolor.losses import color_loss, inversion_loss
-from sketchcolor.models import ColorNet, InversionNet, color_input
+from sketchcolor.models import ColorModel, InversionModel
 from sketchcolor.train.config import TrainConfig
 
 
@@ -24,9 +24,9 @@ class StageModel(nn.Module):
     def __init__(
         self,
         cfg: TrainConfig,
-        inversion: InversionNet | None,
-        color: ColorNet | None,
-        frozen_inversion: InversionNet | None,
+        inversion: InversionModel | None,
+        color: ColorModel | None,
+        frozen_inversion: InversionModel | None,
         rebalance: Tensor | None,
     ) -> None:
         super().__init__()
@@ -37,7 +37,7 @@ class StageModel(nn.Module):
         # Kept out of the parameter list (and so out of DDP and the optimizer): a frozen helper, not trained.
         self._frozen = [frozen_inversion] if frozen_inversion is not None else []
         if color is not None:
-            self.register_buffer("rebalance", rebalance if rebalance is not None else torch.ones(color.num_bins))
+            self.register_buffer("rebalance", rebalance if rebalance is not None else torch.ones(color.bins.shape[0]))
 
     def trained_nets(self) -> dict[str, nn.Module]:
         return {k: v for k, v in (("inversion", self.inversion), ("color", self.color)) if v is not None}
@@ -61,7 +61,7 @@ class StageModel(nn.Module):
             loss, parts = inversion_loss(l_est, l_true, self.cfg.loss.inversion)
             return loss, parts, {"l_norm": l_est}
         l_norm, l_est = self._l_input(batch, l_true)
-        x = color_input(
+        x = self.color.make_input(
             l_norm,
             C.ab_to_norm(batch["hint_ab"]),
             batch["hint_mask"],
