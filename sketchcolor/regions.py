@@ -6,8 +6,9 @@ data loaders call :func:`label_regions` / :func:`gray_regions` and :func:`propag
 Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (lines, edges, tiny specks) and
 ``1..K`` number the regions. Rules:
 
-- line art (:func:`label_regions`): a pixel with value ``<= threshold`` (:data:`LINE_THRESHOLD`) is a line; the rest split into
-  4-connected components (4-connectivity so that a diagonal one-pixel gap in a line does not leak a fill).
+- line art (:func:`label_regions`): a pixel with value ``<= threshold`` (:data:`LINE_THRESHOLD`) is a line; the
+  rest split into 4-connected components (4-connectivity so that a diagonal one-pixel gap in a line does not leak a
+  fill).
 - grayscale (:func:`gray_regions`): a pixel whose largest absolute difference to its 4 neighbours exceeds
   ``edge_threshold`` gray levels is an edge (label 0), so a step between two flat areas becomes a boundary while
   gentle shading stays inside one region; optionally pixels are also split by quantized gray level

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from skimage.color import rgb2lab
 
 from sketchcolor import classical
-from sketchcolor.errors import HintError, ImageError
+from sketchcolor.errors import HintError
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ from torch.nn import functional as F
 
 from sketchcolor import color as C
 from sketchcolor.errors import ConfigError
-from sketchcolor.models.interface import ColorOutput
 from sketchcolor.models.blocks import (
     NORMS,
     ConvNormAct,
@@ -48,6 +47,7 @@ from sketchcolor.models.blocks import (
     level_widths,
     xavier_init,
 )
+from sketchcolor.models.interface import ColorOutput
 
 IN_CHANNELS = 7
 

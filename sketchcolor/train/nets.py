@@ -65,5 +65,6 @@ def build_stage_nets(
             frozen = loaded["inversion"]
         if frozen is not None:
             frozen = frozen.to(device).eval().requires_grad_(False)
-    model = dataclasses.replace(cfg.model, **{name: net_spec(name, net) for name, net in nets.items() if net is not None})
+    specs = {name: net_spec(name, net) for name, net in nets.items() if net is not None}
+    model = dataclasses.replace(cfg.model, **specs)
     return StageNets(inversion=nets["inversion"], color=nets["color"], frozen=frozen, model=model)
