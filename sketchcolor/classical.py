@@ -1,7 +1,7 @@
 """Classical colorization methods, which need no trained weights: ``Colorizer(method="regionfill" | "levin")``
 uses them, and the evaluation runs them as baselines (:mod:`sketchcolor.baselines`).
 
-- :func:`regionfill_colorize` (line art): each closed region between the lines (line art <= 128 is a line,
+- :func:`regionfill_colorize` (line art; :func:`regionfill` without the lines): each closed region between the lines (line art <= 128 is a line,
   4-connected components of the rest) takes the RGB color of the nearest hint inside it; regions without a hint
   stay white; the line art is multiplied back.
 - :func:`levin_colorize` (grayscale): Levin, Lischinski & Weiss 2004, "Colorization using Optimization". L is
@@ -130,6 +130,27 @@ def _hint_colors(hints: Sequence[Any]) -> np.ndarray:
     return colors.astype(np.uint8)
 
 
+def regionfill(line_u8: Any, hints: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The region fill of line art without its lines: ``(fill_u8 (H, W, 3), filled (H, W) bool, labels)``.
+
+    Each closed region between the lines (4-connected, line art ``<= LINE_THRESHOLD`` is a line) that holds a hint
+    takes the RGB color of the nearest hint pixel inside it; other regions, and the lines, stay white. ``labels``
+    (int32, 0 on lines) are the regions. Arguments as for :func:`regionfill_colorize`.
+    """
+    line = _to_gray(picture_array(line_u8))
+    height, width = line.shape
+    labels = label_regions(line, threshold=LINE_THRESHOLD)
+    fill = np.full((3, height, width), 255.0, dtype=np.float32)
+    filled_mask = np.zeros((height, width), np.float32)
+    if hints:
+        index = hint_index_plane(hints, height, width)
+        colors = _hint_colors(hints)
+        values = colors[np.maximum(index, 0)].transpose(2, 0, 1).astype(np.float32)
+        filled, filled_mask = propagate_values(labels, values, index >= 0)
+        fill = np.where(filled_mask[None] > 0, filled, fill)
+    return fill.round().astype(np.uint8).transpose(1, 2, 0), filled_mask > 0, labels
+
+
 def regionfill_colorize(line_u8: Any, hints: Sequence[Any]) -> np.ndarray:
     """Fill the closed regions of line art with their hints' colors.
 
@@ -142,17 +163,13 @@ def regionfill_colorize(line_u8: Any, hints: Sequence[Any]) -> np.ndarray:
         other regions stay white, then the line art (as a 0-1 factor) is multiplied back.
     """
     line = _to_gray(picture_array(line_u8))
-    height, width = line.shape
-    fill = np.full((3, height, width), 255.0, dtype=np.float32)
-    if hints:
-        labels = label_regions(line, threshold=LINE_THRESHOLD)
-        index = hint_index_plane(hints, height, width)
-        colors = _hint_colors(hints)
-        values = colors[np.maximum(index, 0)].transpose(2, 0, 1).astype(np.float32)
-        filled, filled_mask = propagate_values(labels, values, index >= 0)
-        fill = np.where(filled_mask[None] > 0, filled, fill)
-    rgb = fill * (line.astype(np.float32) / 255.0)[None]
-    return np.clip(np.round(rgb), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    return multiply_lines(regionfill(line, hints)[0], line)
+
+
+def multiply_lines(rgb_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 colors with the (H, W) uint8 line art multiplied back (as a 0-1 factor) -> (H, W, 3) uint8."""
+    rgb = rgb_u8.astype(np.float32) * (line_u8.astype(np.float32) / 255.0)[:, :, None]
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
 def _resize_plane(plane: np.ndarray, height: int, width: int, resample: int) -> np.ndarray:

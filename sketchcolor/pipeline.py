@@ -71,6 +71,12 @@ class ColorizeResult:
     lines: the line layer (sketch: the input's lines, black on white; gray: all white), PIL "L".
     hints: the hints that were applied, in input pixel coordinates.
     seconds: wall time of the call.
+    colors: the colored picture before the lines are multiplied back (``image`` = colors × lines), PIL RGB.
+    shading: the lightness relative to the flats' (255 × min(1, L / flat L)), a multiply layer, PIL "L"; None
+        for the classical methods.
+    page: bool (H, W), the white page that no color reached (with the line pixels beside it); None when nothing
+        was told apart.
+    labels: int32 (H, W), the regions the flats follow (0 on lines and edges); None for Levin et al.
     """
 
     image: Image.Image
@@ -80,6 +86,17 @@ class ColorizeResult:
     lines: Image.Image
     hints: list[Hint] = field(default_factory=list)
     seconds: float = 0.0
+    colors: Image.Image | None = None
+    shading: Image.Image | None = None
+    page: np.ndarray | None = None
+    labels: np.ndarray | None = None
+
+    def save_layers(self, path: str | os.PathLike, *, by_color: bool = False) -> Path:
+        """Write the layers an artist keeps working on as OpenRaster (``.ora``) or Photoshop (``.psd``), chosen by
+        the suffix; ``by_color`` adds a hidden group with one layer per flat color. See :mod:`sketchcolor.layers`."""
+        from sketchcolor.layers import save_layers
+
+        return save_layers(self, path, by_color=by_color)
 
 
 def detect_mode(gray_u8: np.ndarray) -> str:
@@ -457,22 +474,26 @@ class Colorizer:
         return result
 
     def _colorize_classical(self, gray_full: np.ndarray, hint_list: list[Hint], mode: str, method: str) -> ColorizeResult:
-        from sketchcolor.classical import levin_colorize, regionfill_colorize
+        from sketchcolor.classical import levin_colorize, multiply_lines, regionfill
 
+        page = labels = None
         if method == "levin":
             if mode != "gray":
                 raise ConfigError("method 'levin' colors grayscale pictures; use mode 'gray' or method 'regionfill' for line art")
             rgb_u8 = levin_colorize(gray_full, hint_list)
+            colors = Image.fromarray(rgb_u8, "RGB")
             lines = Image.new("L", (gray_full.shape[1], gray_full.shape[0]), 255)
         else:
             if mode != "sketch":
                 raise ConfigError("method 'regionfill' colors line art; use mode 'sketch' or method 'levin' for grayscale")
-            rgb_u8 = regionfill_colorize(gray_full, hint_list)
+            fill_u8, filled, labels = regionfill(gray_full, hint_list)
+            rgb_u8 = multiply_lines(fill_u8, gray_full)
+            colors, page = Image.fromarray(fill_u8, "RGB"), (labels > 0) & ~filled
             lines = Image.fromarray(gray_full)
         image = Image.fromarray(rgb_u8, "RGB")
         l_full = self._l_full(Image.fromarray(gray_full).convert("RGB"))
-        return ColorizeResult(image=image, mode=mode, l_estimate=_l_to_u8(l_full), flat=image.copy(),
-                              lines=lines, hints=hint_list)
+        return ColorizeResult(image=image, mode=mode, l_estimate=_l_to_u8(l_full), flat=colors.copy(),
+                              lines=lines, hints=hint_list, colors=colors, page=page, labels=labels)
 
     def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
                       temperature: float, cleanup: bool, shading: bool = False) -> ColorizeResult:
@@ -495,6 +516,7 @@ class Colorizer:
             page &= ~shape
             l_full = torch.where(torch.from_numpy(shape), torch.from_numpy(pocket_l), l_full)
         sketch = mode == "sketch"
+        l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
             # One tone per region, the mean of the estimate over it: the estimate's shading at working size is
             # soft and blotchy.
@@ -507,16 +529,17 @@ class Colorizer:
         if sketch:
             l_full[page_t] = 100.0
         # Lines (sketch) and edges (gray) take the color of the region beside them; gray keeps the input's L.
-        l_full, ab_full = self._carry_under_lines(l_full, ab_full, labels, with_l=sketch)
+        l_full, ab_full, page = self._carry_under_lines(l_full, ab_full, page, labels, with_l=sketch)
         # Hinted regions already follow their hints (split between several hints by nearness): they stay as they are.
         flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
         if cleanup:
             ab_full = flat_ab
-        rgb_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
+        rgb_u8, colors_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
         del ab_full
         # Flat colors: one Lab color per region (mean L too), lines and shading removed.
         flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
-        flat_u8 = self._recombine(flat_l, flat_ab, None)
+        flat_u8, _ = self._recombine(flat_l, flat_ab, None)
+        shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
         lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
         return ColorizeResult(
             image=Image.fromarray(rgb_u8, "RGB"),
@@ -525,6 +548,10 @@ class Colorizer:
             flat=Image.fromarray(flat_u8, "RGB"),
             lines=lines,
             hints=hint_list,
+            colors=Image.fromarray(colors_u8, "RGB"),
+            shading=Image.fromarray(shading_u8, "L"),
+            page=page,
+            labels=labels,
         )
 
     def _follow_hint_colors(self, l_full: torch.Tensor, ab_full: torch.Tensor, labels: np.ndarray,
@@ -558,22 +585,25 @@ class Colorizer:
         return l_full, torch.where(inside[None], fill_t[-2:], ab_full), inside
 
     @staticmethod
-    def _carry_under_lines(l_full: torch.Tensor, ab_full: torch.Tensor, labels: np.ndarray, *, with_l: bool):
-        """Line (sketch) or edge (gray) pixels, label 0, take the ab (and ``with_l`` the L) of the nearest region pixel.
+    def _carry_under_lines(l_full: torch.Tensor, ab_full: torch.Tensor, page: np.ndarray, labels: np.ndarray, *,
+                           with_l: bool):
+        """Line (sketch) or edge (gray) pixels, label 0, take the ab (and ``with_l`` the L) of the nearest region
+        pixel, and belong to the page when that pixel does. Returns ``(L, ab, page)``.
 
         An anti-aliased stroke's edge is a blend of the stroke and the fill beside it; the upsampled estimate there
         is a blur of both sides, which the multiplied line darkens twice, and a gray picture's edges otherwise get
-        the blurred ab of both neighbours. l_full (H, W); ab_full (2, H, W).
+        the blurred ab of both neighbours. l_full (H, W); ab_full (2, H, W); page (H, W) bool.
         """
         from sketchcolor.regions import nearest_region_index
 
         index = nearest_region_index(labels)
         if index is None:
-            return l_full, ab_full
+            return l_full, ab_full, page
         index_t = torch.from_numpy(index.reshape(-1))
         if with_l:
             l_full = l_full.reshape(-1)[index_t].reshape(l_full.shape)
-        return l_full, ab_full.reshape(2, -1)[:, index_t].reshape(ab_full.shape)
+        page = page.ravel()[index].reshape(page.shape)
+        return l_full, ab_full.reshape(2, -1)[:, index_t].reshape(ab_full.shape), page
 
     @staticmethod
     def _l_full(rgb_img: Image.Image) -> torch.Tensor:
@@ -594,17 +624,21 @@ class Colorizer:
         return F.interpolate(small[None].float(), size=(height, width), mode="bilinear", align_corners=False)[0]
 
     @staticmethod
-    def _recombine(l_full: torch.Tensor, ab_full: torch.Tensor, line_full: np.ndarray | None) -> np.ndarray:
-        """Full-resolution L (H, W) + ab (2, H, W) [+ line art (H, W) uint8 multiplied back] -> (H, W, 3) uint8."""
+    def _recombine(l_full: torch.Tensor, ab_full: torch.Tensor,
+                   line_full: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Full-resolution L (H, W) + ab (2, H, W) [+ line art (H, W) uint8 multiplied back] -> ``(picture,
+        picture without the lines)``, (H, W, 3) uint8 each (one array twice when there are no lines)."""
         height, width = l_full.shape
         out = np.empty((height, width, 3), dtype=np.uint8)
+        bare = out if line_full is None else np.empty((height, width, 3), dtype=np.uint8)
         for y0 in range(0, height, _STRIP_ROWS):
             sl = slice(y0, y0 + _STRIP_ROWS)
             rgb = fit_to_gamut(l_full[sl], ab_full[:, sl])
             if line_full is not None:
+                bare[sl] = _to_u8(rgb)
                 rgb = rgb * torch.from_numpy(line_full[sl]).float().div_(255)[None]
             out[sl] = _to_u8(rgb)
-        return out
+        return out, bare
 
     @torch.inference_mode()
     def suggest_colors(

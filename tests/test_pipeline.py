@@ -371,3 +371,23 @@ def test_no_gap_closing_keeps_open_shapes_as_page(tiny_checkpoint, monkeypatch):
     assert l_layer[120, 150] > 99 and l_layer[60, 55] > 99
     with pytest.raises(ConfigError, match="gap_closing"):
         Colorizer.from_pretrained(tiny_checkpoint, device="cpu", gap_closing=-0.1)
+
+
+def test_result_carries_the_picture_without_lines_the_page_the_regions_and_the_shading(colorizer, line_art,
+                                                                                        gray_picture):
+    sketch = colorizer.colorize(line_art, mode="sketch")
+    lines = np.asarray(sketch.lines, np.float64)[..., None] / 255
+    remade = np.asarray(sketch.colors, np.float64) * lines
+    assert np.abs(remade - np.asarray(sketch.image, np.float64)).max() <= 1.0  # image = colors × lines, rounded
+    dark = np.asarray(sketch.lines) < 64
+    assert np.asarray(sketch.colors.convert("L"))[dark].mean() > np.asarray(sketch.image.convert("L"))[dark].mean()
+    width, height = sketch.image.size
+    assert sketch.labels.shape == sketch.page.shape == (height, width) and sketch.labels.dtype == np.int32
+    assert sketch.page[0, 0] and not sketch.page.all()
+    assert (sketch.labels[dark] == 0).all() and (sketch.labels[~dark & ~sketch.page] > 0).any()
+    assert sketch.shading.mode == "L" and sketch.shading.size == (width, height)
+    gray = colorizer.colorize(gray_picture, mode="gray")
+    assert np.array_equal(np.asarray(gray.colors), np.asarray(gray.image))  # no lines to take out
+    shaded = colorizer.colorize(line_art, mode="sketch", shading=True)
+    shade = np.asarray(shaded.shading)[~shaded.page & (shaded.labels > 0)]
+    assert shade.min() < 250  # with the estimate's shading kept, the shading layer shows it
