@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SIZES = (256, 512, 1024, 2048, 4096)
 MODES = ("sketch", "gray")
+LAYER_FORMATS = ("ora", "psd")
+DEFAULT_LAYER_SIZES = (4096,)  # layered files are measured against the pipeline's own peak memory at this size
 NET_SIZE = 256  # side of the square net inputs for params / FLOPs / net latency / throughput
 RATIO_SIZE = 512  # the pipeline size of the headline ratio (DESIGN.md performance budget)
 RANDOM_INIT_LABEL = "random init (default-config nets; speed does not depend on weights)"
@@ -63,6 +65,7 @@ class BenchConfig:
     hints: int = 3
     batch: int = 8
     seed: int = 0
+    layer_sizes: tuple[int, ...] = DEFAULT_LAYER_SIZES
 
 
 @dataclass
@@ -75,6 +78,7 @@ class BenchReport:
     pipeline: list[dict[str, Any]] = field(default_factory=list)
     nets: list[dict[str, Any]] = field(default_factory=list)
     ratios: list[dict[str, Any]] = field(default_factory=list)
+    layers: list[dict[str, Any]] = field(default_factory=list)
     command: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +90,7 @@ class BenchReport:
             "pipeline": self.pipeline,
             "nets": self.nets,
             "ratios": self.ratios,
+            "layers": self.layers,
         }
 
 
@@ -232,6 +237,26 @@ def measure_pipeline(checkpoint: str | None, *, size: int, mode: str, device: st
     return row
 
 
+def measure_layers(checkpoint: str | None, *, size: int, fmt: str, device: str, threads: int, hints: int,
+                   seed: int = 0) -> dict[str, Any]:
+    """Time and memory of writing one layered file (``fmt`` "ora" | "psd") of a size×size synthetic line drawing,
+    against the peak memory of coloring it, in this process (a fresh one: peak RSS only grows)."""
+    _setup_torch(device, threads)
+    colorizer = load_colorizer(checkpoint, device)
+    result = colorizer.colorize(synthetic_picture(size, "sketch", seed), synthetic_hints(size, hints, seed),
+                                mode="sketch")
+    pipeline_peak = peak_rss_bytes()
+    with tempfile.TemporaryDirectory(prefix="sketchcolor-bench-") as tmp:
+        path = Path(tmp) / f"layers.{fmt}"
+        start = time.perf_counter()
+        result.save_layers(path)
+        seconds = time.perf_counter() - start
+        file_mib = path.stat().st_size / _MIB
+    peak = peak_rss_bytes()
+    return {"device": device, "format": fmt, "size": size, "seconds": seconds, "file_mib": file_mib,
+            "pipeline_peak_mib": pipeline_peak / _MIB, "peak_rss_mib": peak / _MIB, "ratio": peak / pipeline_peak}
+
+
 def _net_row(torch, name: str, net, example, *, device: str, repeats: int, warmup: int, batch: int,
              count_on: tuple | None = None) -> dict[str, Any]:
     """Params, FLOPs, batch-1 latency and batch throughput of one net whose input is shaped like ``example``.
@@ -319,7 +344,8 @@ def _worker_main(task_json: str) -> int:
     """Run one measurement in this (fresh) process and print its result as one tagged JSON line."""
     task = json.loads(task_json)
     kind = task.pop("kind")
-    result = measure_pipeline(**task) if kind == "pipeline" else measure_nets(**task)
+    measure = {"pipeline": measure_pipeline, "nets": measure_nets, "layers": measure_layers}[kind]
+    result = measure(**task)
     sys.stdout.write(_RESULT_TAG + json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0
@@ -420,6 +446,14 @@ def run_bench(config: BenchConfig, *, command: str = "") -> BenchReport:
                     row = run_worker({"kind": "pipeline", "device": device, "mode": mode, "size": size, **common})
                     report.pipeline.append(row if "error" not in row else
                                            {"device": device, "mode": mode, "size": size, **row})
+            for size in config.layer_sizes:
+                for fmt in LAYER_FORMATS:
+                    log.info("layered file %s %s %d²", device, fmt, size)
+                    row = run_worker({"kind": "layers", "device": device, "size": size, "fmt": fmt,
+                                      "checkpoint": checkpoint, "threads": config.threads, "hints": config.hints,
+                                      "seed": config.seed})
+                    report.layers.append(row if "error" not in row else
+                                         {"device": device, "format": fmt, "size": size, **row})
     return report
 
 
@@ -442,6 +476,8 @@ def _reference_p50(report: BenchReport, device: str) -> float | None:
 PIPELINE_COLUMNS = ("device", "mode", "size", "p50 ms", "p90 ms", "p50 / ref p50", "RSS loaded MiB",
                     "peak RSS MiB", "CUDA peak MiB")
 NET_COLUMNS = ("device", "net", "input", "params (M)", "GFLOPs", "p50 ms", "p90 ms", "batch", "images/s")
+LAYER_COLUMNS = ("device", "format", "size", "seconds", "file MiB", "pipeline peak RSS MiB", "peak RSS MiB",
+                 "peak / pipeline peak")
 
 
 def _table(columns: Sequence[str], rows: list[list[str]]) -> list[str]:
@@ -500,6 +536,18 @@ def format_markdown(report: BenchReport) -> str:
         rows.append([r["device"], r["net"], f"{r['size']}²", _fmt(r["params"] / 1e6, 3), _fmt(r["flops"] / 1e9, 2),
                      _fmt(r["p50_ms"]), _fmt(r["p90_ms"]), str(r["batch"]), _fmt(r["images_per_s"])])
     out += _table(NET_COLUMNS, rows)
+    if report.layers:
+        out += ["", "## Layered files", "",
+                "One `colorize` of a synthetic line drawing, then `save_layers` to one format, in a fresh process: "
+                "peak RSS after the file against the peak of the coloring alone.", ""]
+        rows = []
+        for r in report.layers:
+            if "error" in r:
+                rows.append([r["device"], r["format"], str(r["size"]), f"failed: {r['error']}"] + [""] * 4)
+                continue
+            rows.append([r["device"], r["format"], f"{r['size']}²", _fmt(r["seconds"], 2), _fmt(r["file_mib"]),
+                         _fmt(r["pipeline_peak_mib"], 0), _fmt(r["peak_rss_mib"], 0), _fmt(r["ratio"], 2)])
+        out += _table(LAYER_COLUMNS, rows)
     return "\n".join(out) + "\n"
 
 
@@ -512,6 +560,10 @@ def _positive_int_list(text: str) -> tuple[int, ...]:
     if not values or any(v < 16 for v in values):
         raise argparse.ArgumentTypeError(f"sizes must be integers >= 16, got {text!r}")
     return values
+
+
+def _size_list_or_none(text: str) -> tuple[int, ...]:
+    return () if text.strip().lower() == "none" else _positive_int_list(text)
 
 
 def _modes(text: str) -> tuple[str, ...]:
@@ -545,6 +597,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=_positive_int_list, default=DEFAULT_SIZES,
                    help="pipeline picture sides in pixels, comma-separated (default: 256,512,1024,2048,4096)")
     p.add_argument("--modes", type=_modes, default=MODES, help="pipeline modes, comma-separated (default: sketch,gray)")
+    p.add_argument("--layer-sizes", type=_size_list_or_none, default=DEFAULT_LAYER_SIZES,
+                   help="sides at which writing the layered files is measured (default: 4096; 'none' skips it)")
     p.add_argument("--repeats", type=_positive, default=10, help="timed calls per measurement (default: 10)")
     p.add_argument("--warmup", type=_non_negative, default=1, help="untimed calls first (default: 1)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -578,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     config = BenchConfig(checkpoint=args.checkpoint, random_init=args.random_init, sizes=args.sizes,
                          modes=args.modes, devices=_devices(args.device), threads=args.threads or cores,
-                         repeats=args.repeats, warmup=args.warmup, hints=args.hints, batch=args.batch, seed=args.seed)
+                         repeats=args.repeats, warmup=args.warmup, hints=args.hints, batch=args.batch, seed=args.seed,
+                         layer_sizes=args.layer_sizes)
     command = shlex.join(["python", "-m", "sketchcolor.bench", *(sys.argv[1:] if argv is None else argv)])
     report = run_bench(config, command=command)
     text = format_markdown(report)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from sketchcolor import __version__
-from sketchcolor.errors import SketchcolorError
+from sketchcolor.errors import ConfigError, SketchcolorError
 
 log = logging.getLogger("sketchcolor")
 
@@ -55,6 +55,11 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
                    help="line art: close gaps in the lines up to about twice this fraction of the long side "
                         "(default 0.012; 0 = only fully closed outlines hold a color)")
     p.add_argument("--format", choices=("png", "jpg", "webp"), default="png", help="output format for folders")
+    p.add_argument("--layers", metavar="ora|psd", default=None,
+                   help="also write the layers (lines, colors, flats, shading, closed gaps, hints) next to each "
+                        "output: OpenRaster (Krita, GIMP, MyPaint) or Photoshop")
+    p.add_argument("--flats-by-color", action="store_true",
+                   help="with --layers: a hidden group with one layer per flat color")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders")
 
 
@@ -91,8 +96,14 @@ def run_colorize(args: argparse.Namespace) -> int:
 
     from sketchcolor.hints import load_hints_json, parse_hint
     from sketchcolor.image_io import expand_inputs, save_image
+    from sketchcolor.layers import FORMATS as LAYER_FORMATS
     from sketchcolor.pipeline import Colorizer
 
+    if args.layers is not None and f".{args.layers.lower()}" not in LAYER_FORMATS:
+        allowed = ", ".join(s.lstrip(".") for s in LAYER_FORMATS)
+        raise ConfigError(f"unknown --layers value {args.layers!r}; allowed: {allowed}")
+    if args.flats_by_color and args.layers is None:
+        raise ConfigError("--flats-by-color adds a group to the layered file: give --layers ora or --layers psd")
     inputs = expand_inputs(args.inputs, recursive=args.recursive)
     if not inputs:
         raise SketchcolorError(f"no pictures found in {' '.join(args.inputs)}")
@@ -113,6 +124,8 @@ def run_colorize(args: argparse.Namespace) -> int:
             result = colorizer.colorize(src, hints=hints, mode=args.mode, temperature=args.temperature,
                                         cleanup=args.cleanup, method=args.method, shading=args.shading)
             save_image(result.image, dst)
+            if args.layers is not None:
+                result.save_layers(dst.with_suffix(f".{args.layers.lower()}"), by_color=args.flats_by_color)
         except (SketchcolorError, OSError) as exc:
             # One bad file must not cost the rest of the batch.
             failures += 1

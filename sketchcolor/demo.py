@@ -3,7 +3,7 @@
 The page is a thin shell over :class:`sketchcolor.pipeline.Colorizer`. Its callbacks are plain module functions
 (numpy arrays and dicts in, numpy arrays and file paths out) so they can be tested without a server;
 :func:`build_demo` wires them to the components and turns every error into a readable one-line message.
-The layered OpenRaster download is written by :mod:`sketchcolor.layers`.
+The layered downloads (OpenRaster and Photoshop) are written by :mod:`sketchcolor.layers`.
 """
 
 import argparse
@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 from sketchcolor.errors import ConfigError, HintError, ImageError, SketchcolorError
 from sketchcolor.hints import Hint, color_hex, hints_from_layer, parse_color
 from sketchcolor.image_io import IMAGE_EXTENSIONS, load_image, save_image
-from sketchcolor.layers import result_layers, write_ora
+from sketchcolor.layers import save_layers
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,7 @@ class ColorizeOutputs:
     flat_u8: np.ndarray
     png_path: str
     ora_path: str
+    psd_path: str
     mode: str
     seconds: float
 
@@ -223,13 +224,15 @@ class ColorizeOutputs:
 def colorize_picture(colorizer: Any, editor: dict | None, points: Any, mode: str = "auto", cleanup: bool = False,
                      shading: bool = False, *, out_dir: str | os.PathLike,
                      max_pixels: int | None = PAGE_MAX_PIXELS) -> ColorizeOutputs:
-    """Color the editor's picture with its strokes and the table's points; write the PNG and the .ora to out_dir."""
+    """Color the editor's picture with its strokes and the table's points; write the PNG and the layered .ora and
+    .psd files to out_dir."""
     picture_u8 = picture_from_editor(editor, max_pixels=max_pixels)
     hints = collect_hints(editor, points)
     result = colorizer.colorize(picture_u8, hints=hints, mode=mode, cleanup=bool(cleanup), shading=bool(shading))
     out_dir = Path(out_dir)
     png_path = save_image(result.image, out_dir / "sketchcolor.png")
-    ora_path = write_ora(out_dir / "sketchcolor.ora", result_layers(result), result.image)
+    ora_path = save_layers(result, out_dir / "sketchcolor.ora")
+    psd_path = save_layers(result, out_dir / "sketchcolor.psd")
     log.info("colored a %dx%d picture (%s, %d hints) in %.2f s", picture_u8.shape[1], picture_u8.shape[0],
              result.mode, len(hints), result.seconds)
     return ColorizeOutputs(
@@ -238,6 +241,7 @@ def colorize_picture(colorizer: Any, editor: dict | None, points: Any, mode: str
         flat_u8=np.asarray(result.flat.convert("RGB")),
         png_path=str(png_path),
         ora_path=str(ora_path),
+        psd_path=str(psd_path),
         mode=result.mode,
         seconds=float(result.seconds),
     )
@@ -309,7 +313,8 @@ INTRO = """\
 **1.** Upload a line drawing or a grayscale picture (or pick an example).
 **2.** Optionally paint color strokes over it, or click the picture on the right to place color points
 (or to ask the model which colors it expects there). **3.** Press **Color it** and download the PNG or
-the layered OpenRaster file (lines, shading, flats) for Krita, GIMP or MyPaint.
+the layers (lines, colors, flats, shading, closed gaps, hints) as OpenRaster for Krita, GIMP or MyPaint, or as
+Photoshop.
 """
 
 
@@ -328,8 +333,8 @@ def build_demo(
     ``suggest_colors``). max_upload_mb: largest accepted upload, recorded as the Blocks' ``max_file_size``
     (:func:`launch` passes it on, since ``Blocks.launch`` resets it). max_pixels: larger pictures are refused with
     a message. examples: picture files offered as examples. The public API endpoint is ``/colorize``:
-    (editor value, points table, mode, cleanup, shading) -> (result, L estimate, flats, PNG file, .ora file, status
-    text).
+    (editor value, points table, mode, cleanup, shading) -> (result, L estimate, flats, PNG file, .ora file, .psd
+    file, status text).
     """
     gr = _gradio()
 
@@ -372,7 +377,8 @@ def build_demo(
                                    max_pixels=max_pixels)
         kind = "line art" if outputs.mode == "sketch" else "a grayscale picture"
         status = f"Colored as {kind}{' (auto-detected)' if mode == 'auto' else ''} in {outputs.seconds:.2f} s."
-        return (outputs.image_u8, outputs.l_estimate_u8, outputs.flat_u8, outputs.png_path, outputs.ora_path, status)
+        return (outputs.image_u8, outputs.l_estimate_u8, outputs.flat_u8, outputs.png_path, outputs.ora_path,
+                outputs.psd_path, status)
 
     with gr.Blocks(title="sketchcolor", analytics_enabled=False, delete_cache=GRADIO_DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
@@ -427,8 +433,10 @@ def build_demo(
         status = gr.Markdown("", elem_id="sketchcolor-status")
         with gr.Row():
             png_file = gr.File(label="Download PNG", interactive=False, height=90, elem_id="sketchcolor-png")
-            ora_file = gr.File(label="Download layers (OpenRaster .ora)", interactive=False, height=90,
-                               elem_id="sketchcolor-ora")
+            ora_file = gr.File(label="Download layers (OpenRaster .ora: Krita, GIMP, MyPaint)", interactive=False,
+                               height=90, elem_id="sketchcolor-ora")
+            psd_file = gr.File(label="Download layers (Photoshop .psd)", interactive=False, height=90,
+                               elem_id="sketchcolor-psd")
 
         reset_outputs = [picture, points_view, points, suggestions, swatches, last_click]
         private = {"api_visibility": "private"}
@@ -456,7 +464,7 @@ def build_demo(
         clear_points.click(lambda: [], None, [points], **private)
         run_button.click(
             for_people(run), [editor, points, mode, cleanup, shading],
-            [result, l_estimate, flat, png_file, ora_file, status],
+            [result, l_estimate, flat, png_file, ora_file, psd_file, status],
             api_name="colorize", concurrency_id="model",
         )
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=max_queue)

@@ -73,11 +73,13 @@ def test_run_bench_in_process_makes_the_tables(tiny_checkpoint, monkeypatch, tmp
         # headline ratio's pipeline at 96² rather than 512².
         if kind == "pipeline":
             return bench.measure_pipeline(**task)
+        if kind == "layers":
+            return bench.measure_layers(**task)
         return bench.measure_nets(**task, net_size=64, ratio_size=96)
 
     monkeypatch.setattr(bench, "run_worker", in_process)
     config = bench.BenchConfig(checkpoint=str(tiny_checkpoint), sizes=(64, 96), threads=torch.get_num_threads(),
-                               repeats=1, warmup=0, hints=2, batch=2)
+                               repeats=1, warmup=0, hints=2, batch=2, layer_sizes=(80,))
     report = bench.run_bench(config)
     text = bench.format_markdown(report)
 
@@ -94,6 +96,9 @@ def test_run_bench_in_process_makes_the_tables(tiny_checkpoint, monkeypatch, tmp
     assert [r["threads"] for r in report.ratios] == sorted({config.threads, 1}, reverse=True)
     assert all(r["ratio"] > 0 and r["pairs"] == 1 for r in report.ratios)
     assert "shipped sketch pipeline at 96² = " in text and "reference net at 64²" in text
+    assert [(r["format"], r["size"]) for r in report.layers] == [("ora", 80), ("psd", 80)]
+    assert all(r["file_mib"] > 0 and r["ratio"] >= 1 for r in report.layers)
+    assert "| " + " | ".join(bench.LAYER_COLUMNS) + " |" in text
     json.dumps(report.to_dict())  # JSON-ready
 
 
@@ -116,7 +121,7 @@ def test_cli_end_to_end_in_fresh_processes(tiny_checkpoint, tmp_path):
     out_md, out_json = tmp_path / "bench.md", tmp_path / "bench.json"
     cmd = [sys.executable, "-m", "sketchcolor.bench", "--checkpoint", str(tiny_checkpoint), "--sizes", "64,96",
            "--modes", "sketch", "--repeats", "1", "--warmup", "0", "--batch", "2", "--device", "cpu",
-           "--out", str(out_md), "--json", str(out_json)]
+           "--layer-sizes", "96", "--out", str(out_md), "--json", str(out_json)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     text = out_md.read_text()
@@ -125,3 +130,4 @@ def test_cli_end_to_end_in_fresh_processes(tiny_checkpoint, tmp_path):
     data = json.loads(out_json.read_text())
     assert [r["size"] for r in data["pipeline"]] == [64, 96]
     assert all(r["peak_rss_mib"] >= r["rss_loaded_mib"] > 0 for r in data["pipeline"])
+    assert [(r["format"], r["size"]) for r in data["layers"]] == [("ora", 96), ("psd", 96)]

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -74,6 +75,26 @@ def test_classical_method_needs_no_checkpoint(tmp_path, capsys):
     assert tuple(np.asarray(Image.open(tmp_path / "o.png"))[2, 2]) == (255, 0, 0)
 
 
+@pytest.mark.parametrize("fmt", ["ora", "psd"])
+def test_layers_next_to_each_output_and_a_bad_layers_path_costs_nothing_else(tmp_path, tiny_checkpoint, capsys, fmt):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    draw_line_art(200, 150, seed=1).save(folder / "a.png")
+    draw_line_art(150, 200, seed=2).save(folder / "b.png")
+    out = tmp_path / "out"
+    (out / f"b.{fmt}").mkdir(parents=True)  # b's layered file cannot be written: a folder stands there
+    code, _, err = run_cli(["colorize", folder, "-o", out, "--checkpoint", tiny_checkpoint, "--layers", fmt.upper(),
+                            "--flats-by-color"], capsys)
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"a.{fmt}", "a.png", f"b.{fmt}", "b.png"])
+    assert (out / f"a.{fmt}").stat().st_size > 1000 and (out / f"b.{fmt}").is_dir()
+    error_lines = [line for line in err.splitlines() if "error" in line]
+    assert len(error_lines) == 1 and f"b.{fmt}" in error_lines[0] and "folder" in error_lines[0]
+    if fmt == "ora":
+        with zipfile.ZipFile(out / "a.ora") as archive:
+            assert b'name="flats by color"' in archive.read("stack.xml")
+
+
 def _bad_inputs(tmp_path, ckpt):
     """(name, CLI arguments, message fragment): at least 12 kinds of bad input."""
     good = tmp_path / "good.png"
@@ -119,6 +140,8 @@ def _bad_inputs(tmp_path, ckpt):
         ("bad-temperature", [good, "-o", out, *ck, "--temperature", "-1"], "temperature"),
         ("bad-gap-closing", [good, "-o", out, *ck, "--close-gaps", "0.5"], "gap_closing"),
         ("levin-on-line-art", [good, "-o", out, "--method", "levin", "--mode", "sketch"], "grayscale"),
+        ("unknown-layers-format", [good, "-o", out, *ck, "--layers", "tif"], "--layers"),
+        ("by-color-without-layers", [good, "-o", out, *ck, "--flats-by-color"], "--layers"),
     ]
     if not torch.cuda.is_available():
         cases.append(("cuda-unavailable", [good, "-o", out, *ck, "--device", "cuda"], "CUDA"))

@@ -1,6 +1,6 @@
 """Tests of the Gradio page: the callbacks called directly (with a fake colorizer), the page's wiring, and one API
-round trip through gradio_client against a real server with the tiny random checkpoint (the .ora writer is tested in
-test_layers.py)."""
+round trip through gradio_client against a real server with the tiny random checkpoint (the layered files are
+tested in test_layers.py)."""
 
 import logging
 import socket
@@ -27,6 +27,10 @@ class FakeResult:
     lines: Image.Image
     hints: list = field(default_factory=list)
     seconds: float = 0.01
+    colors: Image.Image | None = None
+    shading: Image.Image | None = None
+    page: np.ndarray | None = None
+    labels: np.ndarray | None = None
 
 
 class FakeColorizer:
@@ -213,6 +217,8 @@ def test_colorize_picture_returns_images_and_downloads(tmp_path):
     with Image.open(out.png_path) as png:
         assert png.size == (96, 64) and np.array_equal(np.asarray(png.convert("RGB")), out.image_u8)
     assert zipfile.is_zipfile(out.ora_path)
+    with open(out.psd_path, "rb") as psd:
+        assert psd.read(4) == b"8BPS"
 
 
 def test_colorize_picture_without_picture_raises_image_error(tmp_path):
@@ -320,7 +326,7 @@ def test_api_colorize_round_trip(server, tmp_path):
     client = Client(server, verbose=False)
     editor = {"background": handle_file(str(path)), "layers": [], "composite": None}
     table = {"headers": D.POINT_HEADERS, "data": [[20, 30, "#e03020"], [110, 60, "#2f7fd8"]]}
-    result, l_estimate, flat, png_path, ora_path, status = client.predict(
+    result, l_estimate, flat, png_path, ora_path, psd_path, status = client.predict(
         editor, table, "sketch", False, api_name="/colorize")
     assert status.startswith("Colored as line art in")
     with Image.open(result) as im:
@@ -330,6 +336,8 @@ def test_api_colorize_round_trip(server, tmp_path):
     with zipfile.ZipFile(ora_path) as archive:
         assert archive.namelist()[0] == "mimetype"
         assert "stack.xml" in archive.namelist()
+    with open(psd_path, "rb") as psd:
+        assert psd.read(4) == b"8BPS"
 
 
 @pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")

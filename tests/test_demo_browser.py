@@ -130,6 +130,9 @@ def test_artist_colors_a_drawing_in_the_browser(page_server, tmp_path):
             ora_link = page.locator("#sketchcolor-ora a[href$='sketchcolor.ora']")
             sync_api.expect(ora_link).to_have_count(1, timeout=20_000)
             ora_bytes = page.request.get(ora_link.get_attribute("href")).body()
+            psd_link = page.locator("#sketchcolor-psd a[href$='sketchcolor.psd']")
+            sync_api.expect(psd_link).to_have_count(1, timeout=20_000)
+            psd_bytes = page.request.get(psd_link.get_attribute("href")).body()
             src = page.locator("#sketchcolor-result img").first.get_attribute("src")
             response = page.request.get(src)
             assert response.ok, f"GET {src} -> {response.status}"
@@ -144,6 +147,10 @@ def test_artist_colors_a_drawing_in_the_browser(page_server, tmp_path):
     assert not page_errors, page_errors
     with zipfile.ZipFile(io.BytesIO(ora_bytes)) as archive:
         assert archive.read("mimetype") == b"image/openraster" and "stack.xml" in archive.namelist()
+    from psd_tools import PSDImage
+
+    psd = PSDImage.open(io.BytesIO(psd_bytes))
+    assert [layer.name for layer in psd][-3:] == ["lines", "closed gaps", "hints"]
     with Image.open(drawing) as original:
         assert result_u8.shape[:2] == (original.height, original.width)
     assert (saturation(result_u8) > 0.15).sum() > 50, "the result should be a colored picture"
