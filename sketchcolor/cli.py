@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -32,11 +33,17 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "colorize",
         help="color line drawings or grayscale pictures",
-        description="Color each input picture (folders are expanded) and write one output per input.",
+        description="Color each input picture (folders are expanded) and write one output per input, named after "
+                    "it (two inputs with one name, like a.jpg and a.png, get a -1, -2 suffix, said in an info line). "
+                    "Every output path is checked before anything is written: an output that would replace an "
+                    "input is an error, and so is one that already exists unless --overwrite is given.",
     )
     p.add_argument("inputs", nargs="+", metavar="IN", help="picture files or folders of pictures")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output folder, or an output file name when there is exactly one input")
+                   help="output folder (an existing folder, or any name ending in /), or, for exactly one input, "
+                        "an output file name ending in .png, .jpg, .jpeg or .webp; never an input's folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace outputs (and layered files) that already exist; inputs are never replaced")
     p.add_argument("--mode", choices=("auto", "sketch", "gray"), default="auto")
     p.add_argument("--method", choices=("net", "levin", "regionfill"), default="net",
                    help="net: the learned model; levin / regionfill: classical hint propagation (no weights needed)")
@@ -54,13 +61,17 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--close-gaps", type=float, default=None, metavar="FRACTION",
                    help="line art: close gaps in the lines up to about twice this fraction of the long side "
                         "(default 0.012; 0 = only fully closed outlines hold a color)")
-    p.add_argument("--format", choices=("png", "jpg", "webp"), default="png", help="output format for folders")
+    p.add_argument("--format", choices=("png", "jpg", "webp"), default="png",
+                   help="output format when OUT is a folder")
     p.add_argument("--layers", metavar="ora|psd", default=None,
                    help="also write the layers (lines, colors, flats, shading, closed gaps, hints) next to each "
-                        "output: OpenRaster (Krita, GIMP, MyPaint) or Photoshop")
+                        "output, under its name (a.png, a.ora): OpenRaster (Krita, GIMP, MyPaint) or Photoshop")
     p.add_argument("--flats-by-color", action="store_true",
                    help="with --layers: a hidden group with one layer per flat color")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="set a pipeline setting, e.g. --set pocket_l=0 or --set decode_sketch=mean (repeatable; "
+                        "the keys of sketchcolor.pipeline.PipelineConfig)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,21 +85,85 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _output_paths(inputs: list[Path], output: Path, fmt: str) -> list[Path]:
-    from sketchcolor.image_io import IMAGE_EXTENSIONS
+def _output_target(output: str, count: int) -> tuple[Path, bool]:
+    """Where ``count`` outputs go: ``(file, False)`` for one input and a picture file name, else ``(folder, True)``.
 
-    if len(inputs) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
-        return [output]
-    names: dict[str, int] = {}
-    paths = []
+    A trailing slash or an existing folder always means a folder, whatever its suffix; a name with a picture
+    suffix means a file, so it takes exactly one input.
+    """
+    from sketchcolor.image_io import IMAGE_EXTENSIONS, SAVE_EXTENSIONS
+
+    path = Path(output)
+    suffix = path.suffix.lower()
+    if output.endswith(("/", os.sep)) or path.is_dir() or suffix not in IMAGE_EXTENSIONS:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"-o '{path}' is an existing file, not a folder; choose another -o")
+        return path, True
+    if count > 1:
+        raise ConfigError(f"-o '{path}' is a file name, but {count} inputs need an output folder "
+                          f"(e.g. -o '{path.with_suffix('')}/')")
+    if suffix not in SAVE_EXTENSIONS:
+        allowed = ", ".join(sorted(SAVE_EXTENSIONS))
+        raise ConfigError(f"cannot write '{path}': unsupported extension {path.suffix!r}, expected {allowed}")
+    return path, False
+
+
+def _output_paths(inputs: list[Path], folder: Path, fmt: str) -> tuple[list[Path], list[str]]:
+    """One output path in ``folder`` per input, all distinct, and a note for each input whose name had to change.
+
+    An input keeps its own name unless an earlier input already has it; then it gets the first ``-N`` suffix that
+    is nobody's name: no input's own name (so ``a-1.png`` keeps ``a-1``) and no earlier rename. Names are compared
+    case-insensitively, so the outputs also stay distinct on case-insensitive file systems (macOS, Windows).
+    """
+    # Every input's own name stays reserved for it; renames pick around them.
+    reserved = {src.stem.casefold() for src in inputs}
+    owners: dict[str, Path] = {}
+    paths: list[Path] = []
+    notes: list[str] = []
     for src in inputs:
         stem = src.stem
-        count = names.get(stem, 0)
-        names[stem] = count + 1
-        # Two inputs with one stem (a.png, a.jpg) must not overwrite each other.
-        suffix = f"-{count}" if count else ""
-        paths.append(output / f"{stem}{suffix}.{fmt}")
-    return paths
+        owner = owners.get(stem.casefold())
+        if owner is not None:
+            number = 1
+            while f"{stem}-{number}".casefold() in reserved:
+                number += 1
+            taken = folder / f"{stem}.{fmt}"
+            stem = f"{stem}-{number}"
+            reserved.add(stem.casefold())
+            notes.append(f"{src} -> {folder / f'{stem}.{fmt}'} (renamed: {taken} is the output of {owner})")
+        owners[stem.casefold()] = src
+        paths.append(folder / f"{stem}.{fmt}")
+    return paths, notes
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    """Device and inode: one file's identity, whatever path (symlink, ./x, other case, hard link) reaches it."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
+def _check_not_an_input_folder(folder: Path, given: list[str]) -> None:
+    """Refuse an output folder that is one of the folders given as input (``colorize DIR -o DIR``)."""
+    if not folder.is_dir():
+        return
+    for item in map(Path, given):
+        if item.is_dir() and _file_id(item) == _file_id(folder):
+            raise ConfigError(f"-o '{folder}' is the input folder '{item}': the outputs would overwrite the input "
+                              "pictures or mix with them; choose another -o")
+
+
+def _check_outputs(inputs: list[Path], written: list[Path], overwrite: bool) -> None:
+    """Refuse, before anything is written, a path in ``written`` (pictures and layered files) that is an input,
+    or that already exists unless ``overwrite``."""
+    sources = {_file_id(src): src for src in inputs}
+    existing = [path for path in written if path.exists()]
+    for path in existing:
+        src = sources.get(_file_id(path))
+        if src is not None:
+            raise ConfigError(f"writing '{path}' would overwrite the input '{src}'; choose another -o")
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ConfigError(f"'{existing[0]}' already exists{more}; pass --overwrite to replace it")
 
 
 def run_colorize(args: argparse.Namespace) -> int:
@@ -97,6 +172,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     from sketchcolor.hints import load_hints_json, parse_hint
     from sketchcolor.image_io import expand_inputs, save_image
     from sketchcolor.layers import FORMATS as LAYER_FORMATS
+    from sketchcolor.models.configs import parse_overrides
     from sketchcolor.pipeline import Colorizer
 
     if args.layers is not None and f".{args.layers.lower()}" not in LAYER_FORMATS:
@@ -107,25 +183,40 @@ def run_colorize(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs, recursive=args.recursive)
     if not inputs:
         raise SketchcolorError(f"no pictures found in {' '.join(args.inputs)}")
+    output, is_folder = _output_target(args.output, len(inputs))
+    outputs, renames = [output], []
+    if is_folder:
+        _check_not_an_input_folder(output, args.inputs)
+        outputs, renames = _output_paths(inputs, output, args.format)
+    # A layered file takes its picture's name, so distinct pictures give distinct layered files.
+    layered = [None if args.layers is None else dst.with_suffix(f".{args.layers.lower()}") for dst in outputs]
+    written = [path for pair in zip(outputs, layered) for path in pair if path is not None]
+    assert len({str(path).casefold() for path in written}) == len(written), "two outputs share a path"
+    _check_outputs(inputs, written, args.overwrite)
     hints = [parse_hint(text) for text in args.hint]
     if args.hints:
         hints += load_hints_json(args.hints)
-    options = {} if args.size is None else {"working_size": args.size}
+    options = {"config": parse_overrides(args.overrides)}
+    if args.size is not None:
+        options["working_size"] = args.size
     if args.close_gaps is not None:
         options["gap_closing"] = args.close_gaps
     if args.method == "net":
         colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device, **options)
     else:
         colorizer = Colorizer(device=args.device or "cpu", **options)
-    outputs = _output_paths(inputs, Path(args.output), args.format)
+    for note in renames:
+        print(f"sketchcolor: info: {note}", file=sys.stderr)
     failures = 0
-    for src, dst in tqdm(list(zip(inputs, outputs)), desc="colorize", unit="img", disable=len(inputs) < 2):
+    jobs = list(zip(inputs, outputs, layered))
+    for src, dst, layers_dst in tqdm(jobs, desc="colorize", unit="img", disable=len(inputs) < 2):
         try:
             result = colorizer.colorize(src, hints=hints, mode=args.mode, temperature=args.temperature,
-                                        cleanup=args.cleanup, method=args.method, shading=args.shading)
+                                        cleanup=args.cleanup, method=args.method,
+                                        shading=True if args.shading else None)
             save_image(result.image, dst)
-            if args.layers is not None:
-                result.save_layers(dst.with_suffix(f".{args.layers.lower()}"), by_color=args.flats_by_color)
+            if layers_dst is not None:
+                result.save_layers(layers_dst, by_color=args.flats_by_color)
         except (SketchcolorError, OSError) as exc:
             # One bad file must not cost the rest of the batch.
             failures += 1

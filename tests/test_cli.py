@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,16 +78,22 @@ def test_classical_method_needs_no_checkpoint(tmp_path, capsys):
     assert tuple(np.asarray(Image.open(tmp_path / "o.png"))[2, 2]) == (255, 0, 0)
 
 
-@pytest.mark.parametrize("fmt", ["ora", "psd"])
-def test_layers_next_to_each_output_and_a_bad_layers_path_costs_nothing_else(tmp_path, tiny_checkpoint, capsys, fmt):
+def _folder_of_two(tmp_path):
+    """tmp_path/in with a.png (200x150) and b.png (150x200)."""
     folder = tmp_path / "in"
     folder.mkdir()
     draw_line_art(200, 150, seed=1).save(folder / "a.png")
     draw_line_art(150, 200, seed=2).save(folder / "b.png")
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["ora", "psd"])
+def test_layers_next_to_each_output_and_a_bad_layers_path_costs_nothing_else(tmp_path, tiny_checkpoint, capsys, fmt):
+    folder = _folder_of_two(tmp_path)
     out = tmp_path / "out"
     (out / f"b.{fmt}").mkdir(parents=True)  # b's layered file cannot be written: a folder stands there
     code, _, err = run_cli(["colorize", folder, "-o", out, "--checkpoint", tiny_checkpoint, "--layers", fmt.upper(),
-                            "--flats-by-color"], capsys)
+                            "--flats-by-color", "--overwrite"], capsys)
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == sorted([f"a.{fmt}", "a.png", f"b.{fmt}", "b.png"])
     assert (out / f"a.{fmt}").stat().st_size > 1000 and (out / f"b.{fmt}").is_dir()
@@ -93,6 +102,125 @@ def test_layers_next_to_each_output_and_a_bad_layers_path_costs_nothing_else(tmp
     if fmt == "ora":
         with zipfile.ZipFile(out / "a.ora") as archive:
             assert b'name="flats by color"' in archive.read("stack.xml")
+
+
+def _files_below(root):
+    """Every file below ``root`` as {relative path: bytes}: two equal snapshots mean nothing was written."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# (colorize arguments, run from a folder holding x.png, link.png -> x.png, pic.ora (a PNG under a layered file's
+# name) and in/ with a.png and b.jpg): each output would land on an input.
+OVER_AN_INPUT = {
+    "same-path": ["x.png", "-o", "x.png"],
+    "dot-slash": ["x.png", "-o", "./x.png"],
+    "through-a-parent": ["x.png", "-o", "in/../x.png"],
+    "symlink-to-the-input": ["x.png", "-o", "link.png"],
+    "layered-file": ["pic.ora", "-o", "pic.png", "--layers", "ora"],
+    "folder-to-itself": ["in", "-o", "in"],
+    "folder-to-itself-slash": ["in", "-o", "./in/"],
+    "file-into-its-folder": ["in/a.png", "in/b.jpg", "-o", "in/"],
+}
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["", "overwrite"])
+@pytest.mark.parametrize("name", OVER_AN_INPUT)
+def test_an_output_never_replaces_an_input(tmp_path, tiny_checkpoint, capsys, monkeypatch, name, overwrite):
+    monkeypatch.chdir(tmp_path)
+    draw_line_art(120, 90, seed=1).save("x.png")
+    Path("link.png").symlink_to(tmp_path / "x.png")
+    draw_line_art(120, 90, seed=2).save("pic.ora", format="PNG")
+    Path("in").mkdir()
+    draw_line_art(100, 80, seed=3).save("in/a.png")
+    draw_line_art(100, 80, seed=4).save("in/b.jpg")
+    before = _files_below(tmp_path)
+    extra = ["--overwrite"] if overwrite else []
+    code, _, err = run_cli(["colorize", *OVER_AN_INPUT[name], "--checkpoint", tiny_checkpoint, *extra], capsys)
+    lines = err.splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("sketchcolor: error:"), err
+    assert "would overwrite the input" in lines[0] and lines[0].endswith("; choose another -o"), err
+    assert _files_below(tmp_path) == before
+
+
+def test_outputs_with_one_name_are_made_unique_before_writing(tmp_path, tiny_checkpoint, capsys):
+    # Told apart by their sizes; in/a-1.png is named like the second a's output would be by a plain count.
+    sizes = {"in/a-1.png": (100, 80), "in/a.jpg": (110, 80), "in/a.png": (120, 80), "more/A.png": (130, 80)}
+    for name, size in sizes.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        draw_line_art(*size).save(tmp_path / name)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["colorize", tmp_path / "in", tmp_path / "more", "-o", out, "--checkpoint", tiny_checkpoint,
+                            "--layers", "ora"], capsys)
+    assert code == 0, err
+    # Names are compared ignoring case (A.png and a.png are one file on macOS and Windows).
+    sources = {"a-1": "in/a-1.png", "a": "in/a.jpg", "a-2": "in/a.png", "A-3": "more/A.png"}
+    expected = sorted(f"{stem}.{ext}" for stem in sources for ext in ("ora", "png"))
+    assert sorted(p.name for p in out.iterdir()) == expected
+    for stem, src in sources.items():
+        assert Image.open(out / f"{stem}.png").size == sizes[src], stem
+    info = [line for line in err.splitlines() if line.startswith("sketchcolor: info:")]
+    assert len(info) == 2, err
+    assert f"in{os.sep}a.png -> {out / 'a-2.png'}" in info[0] and f"{out / 'a.png'} is the output of" in info[0]
+    assert f"more{os.sep}A.png -> {out / 'A-3.png'}" in info[1]
+
+
+def test_several_inputs_need_an_output_folder(tmp_path, tiny_checkpoint, capsys):
+    draw_line_art(100, 80, seed=1).save(tmp_path / "a.png")
+    draw_line_art(100, 80, seed=2).save(tmp_path / "b.png")
+    before = _files_below(tmp_path)
+    code, _, err = run_cli(["colorize", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "single.png",
+                            "--checkpoint", tiny_checkpoint], capsys)
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "single.png" in lines[0] and "2 inputs need an output folder" in lines[0]
+    assert _files_below(tmp_path) == before and not (tmp_path / "single.png").exists()
+
+
+@pytest.mark.parametrize("target, written", [
+    ("out.png/", "out.png/d.png"),  # a trailing slash: a folder, whatever the suffix
+    ("existing.png", "existing.png/d.png"),  # an existing folder
+    ("plain", "plain/d.png"),  # no picture suffix
+    ("result.jpg", "result.jpg"),  # a picture suffix and one input: the file itself
+])
+def test_output_is_a_file_or_a_folder(tmp_path, tiny_checkpoint, capsys, monkeypatch, target, written):
+    monkeypatch.chdir(tmp_path)
+    draw_line_art(100, 80).save("d.png")
+    Path("existing.png").mkdir()
+    code, _, err = run_cli(["colorize", "d.png", "-o", target, "--checkpoint", tiny_checkpoint], capsys)
+    assert code == 0, err
+    assert Image.open(written).size == (100, 80)
+
+
+@pytest.mark.parametrize("existing", ["b.png", "a.ora"])
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path, tiny_checkpoint, capsys, existing):
+    folder = _folder_of_two(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / existing).write_bytes(b"the artist's earlier file")
+    args = ["colorize", folder, "-o", out, "--checkpoint", tiny_checkpoint, "--layers", "ora"]
+    code, _, err = run_cli(args, capsys)
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert f"'{out / existing}' already exists" in lines[0] and "--overwrite" in lines[0]
+    assert _files_below(out) == {existing: b"the artist's earlier file"}
+    code, _, err = run_cli([*args, "--overwrite"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.ora", "a.png", "b.ora", "b.png"]
+    assert Image.open(out / "b.png").size == (150, 200) and zipfile.is_zipfile(out / "a.ora")
+
+
+def test_pipeline_settings_from_the_command_line(tmp_path, tiny_checkpoint, capsys):
+    src = tmp_path / "d.png"
+    draw_line_art(200, 150).save(src)
+    outputs = {}
+    for name, extra in (("plain", []), ("no-page", ["--set", "white_page=false", "--set", "pocket_l=0"])):
+        code, _, err = run_cli(["colorize", src, "-o", tmp_path / f"{name}.png", "--checkpoint", tiny_checkpoint,
+                                "--mode", "sketch", *extra], capsys)
+        assert code == 0, err
+        outputs[name] = np.asarray(Image.open(tmp_path / f"{name}.png"))
+    assert (outputs["plain"][0, 0] == 255).all()  # the page stays white by default
+    assert not np.array_equal(outputs["plain"], outputs["no-page"])
 
 
 def _bad_inputs(tmp_path, ckpt):
@@ -123,16 +251,16 @@ def _bad_inputs(tmp_path, ckpt):
     ck = ["--checkpoint", ckpt]
     cases = [
         ("decompression-bomb", [bomb, "-o", out, *ck], "pixels"),
-        ("text-as-png", [text, "-o", out, *ck], "text.png"),
+        ("text-as-png", [text, "-o", out, *ck], "text.png': not an image file"),
         ("empty-file", [empty, "-o", out, *ck], "empty"),
         ("truncated-png", [truncated, "-o", out, *ck], "truncated"),
-        ("missing-file", [tmp_path / "nope.png", "-o", out, *ck], "nope.png"),
+        ("missing-file", [tmp_path / "nope.png", "-o", out, *ck], f"no such file or folder: '{tmp_path / 'nope.png'}'"),
         ("empty-folder", [empty_dir, "-o", out, *ck], "no pictures"),
         ("hint-syntax", [good, "-o", out, *ck, "--hint", "1,2"], "1,2"),
         ("hint-out-of-bounds", [good, "-o", out, *ck, "--hint", "500,5,#ffffff"], "500"),
         ("hint-bad-color", [good, "-o", out, *ck, "--hint", "5,5,#zzzzzz"], "zzzzzz"),
-        ("hints-not-json", [good, "-o", out, *ck, "--hints", not_json], "hints.json"),
-        ("hints-missing-key", [good, "-o", out, *ck, "--hints", no_keys], "nokeys.json"),
+        ("hints-not-json", [good, "-o", out, *ck, "--hints", not_json], "hints.json: not valid JSON"),
+        ("hints-missing-key", [good, "-o", out, *ck, "--hints", no_keys], "nokeys.json: hint #0: missing key(s) 'y'"),
         ("corrupt-checkpoint", [good, "-o", out, "--checkpoint", broken_ckpt], "corrupt or truncated"),
         ("missing-checkpoint", [good, "-o", out, "--checkpoint", tmp_path / "no_ckpt"], "no such checkpoint"),
         ("bad-output-format", [good, "-o", tmp_path / "out.bmp", *ck], ".bmp"),
@@ -142,6 +270,9 @@ def _bad_inputs(tmp_path, ckpt):
         ("levin-on-line-art", [good, "-o", out, "--method", "levin", "--mode", "sketch"], "grayscale"),
         ("unknown-layers-format", [good, "-o", out, *ck, "--layers", "tif"], "--layers"),
         ("by-color-without-layers", [good, "-o", out, *ck, "--flats-by-color"], "--layers"),
+        ("unknown-setting", [good, "-o", out, *ck, "--set", "pockets=0"], "unknown config key 'pockets'"),
+        ("bad-setting-value", [good, "-o", out, *ck, "--set", "decode_sketch=vote"], "decode_sketch 'vote'"),
+        ("malformed-set", [good, "-o", out, *ck, "--set", "pocket_l"], "expected KEY=VALUE"),
     ]
     if not torch.cuda.is_available():
         cases.append(("cuda-unavailable", [good, "-o", out, *ck, "--device", "cuda"], "CUDA"))
@@ -167,11 +298,24 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
         main(["--debug", "colorize", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o")])
 
 
+def _console_script() -> str:
+    """The installed `sketchcolor` command: pip puts it beside this interpreter, else it is on PATH."""
+    beside = Path(sys.executable).with_name("sketchcolor.exe" if os.name == "nt" else "sketchcolor")
+    found = str(beside) if beside.is_file() else shutil.which("sketchcolor")
+    if found is None:
+        pytest.skip("the sketchcolor console script is not installed (pip install -e . creates it)")
+    return found
+
+
 def test_version_and_help_from_the_console_script():
-    done = subprocess.run([sys.executable, "-m", "sketchcolor.cli", "--version"], capture_output=True, text=True)
+    script = _console_script()
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.strip() == f"sketchcolor {__version__}"
-    done = subprocess.run([sys.executable, "-m", "sketchcolor.cli"], capture_output=True, text=True)
+    done = subprocess.run([script], capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "colorize" in done.stdout
+    done = subprocess.run([script, "colorize", "--help"], capture_output=True, text=True, check=False)
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0 and "--overwrite replace outputs" in text and "never an input's folder" in text
 
 
 def test_no_bundled_weights_message(tmp_path, capsys, monkeypatch):
@@ -186,11 +330,12 @@ def test_no_bundled_weights_message(tmp_path, capsys, monkeypatch):
 
 def test_help_states_the_librarys_own_defaults(capsys):
     # The help text cannot import the pipeline (torch) just to print it, so it repeats the defaults: pinned here.
-    from sketchcolor.pipeline import MODE_TEMPERATURE
-    from sketchcolor.regions import GAP_CLOSING
+    from sketchcolor.pipeline import PipelineConfig
+
+    defaults = PipelineConfig()
 
     with pytest.raises(SystemExit):
         main(["colorize", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert f"default {MODE_TEMPERATURE['sketch']} for line art, {MODE_TEMPERATURE['gray']} for gray" in text
-    assert f"(default {GAP_CLOSING};" in text
+    assert f"default {defaults.temperature_sketch} for line art, {defaults.temperature_gray} for gray" in text
+    assert f"(default {defaults.gap_closing};" in text
