@@ -230,6 +230,10 @@ def load_checkpoint(
                 f"{folder}: {name} tensor {k} has shape {tuple(state[k].shape)}, "
                 f"the config builds {tuple(expected[k].shape)} ({len(bad_shapes)} mismatched)"
             )
+        broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if broken:
+            raise CheckpointError(f"{folder}: {name} weights hold NaN or infinite values ({len(broken)} tensors, "
+                                  f"e.g. {broken[0]}); the checkpoint is broken (a diverged run?)")
         # Weights may be stored in fp16 to keep the package small; the nets compute in their own dtype.
         state = {k: v.to(expected[k].dtype) for k, v in state.items()}
         model.load_state_dict(state, strict=True)

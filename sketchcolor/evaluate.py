@@ -38,6 +38,7 @@ from skimage.color import rgb2lab
 from sketchcolor import baselines, metrics
 from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import ConfigError, DataError, SketchcolorError
+from sketchcolor.models.configs import parse_overrides
 from sketchcolor.regions import LINE_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 TASKS = ("sketch", "gray")
 BASELINES = {"sketch": ("identity", "regionfill"), "gray": ("identity", "levin")}
 MODEL_METHODS = ("net", "net+cleanup")
+# The model as users get it by default: the mode detected, not given.
+AUTO_METHOD = "net (auto)"
 DEFAULT_HINT_COUNTS = (0, 1, 2, 5, 10, 20)
 METRIC_NAMES = ("psnr", "de2000", "auc", "ssim_l", "colorfulness", "colorfulness_target")
 
@@ -62,7 +65,9 @@ class EvalConfig:
     baselines only; tasks: subset of ("sketch", "gray"); hints: the hint counts N; limit: evaluate only the first
     ``limit`` pictures of the split (manifest order); size: the square page side in pixels; seed: mixed into
     every picture's hint seed; device: for the model; contact_count: pictures on the contact sheet;
-    contact_hints: the N shown there (None: 5 if evaluated, else the largest N).
+    contact_hints: the N shown there (None: 5 if evaluated, else the largest N); pipeline: overrides of the
+    model's pipeline settings (:class:`sketchcolor.pipeline.PipelineConfig`, ``--set KEY=VALUE``); auto_mode:
+    also run the model with ``mode="auto"`` (what users get by default) as the method ``net (auto)``.
     """
 
     data: Path
@@ -77,6 +82,8 @@ class EvalConfig:
     device: str = "cpu"
     contact_count: int = 4
     contact_hints: int | None = None
+    pipeline: dict[str, Any] = field(default_factory=dict)
+    auto_mode: bool = False
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -226,9 +233,9 @@ def sample_hints(target_u8: np.ndarray, line_u8: np.ndarray, n_hints: int, seed:
 # --------------------------------------------------------------------------------------------- methods
 
 
-def methods_for(task: str, with_model: bool) -> tuple[str, ...]:
+def methods_for(task: str, with_model: bool, auto_mode: bool = False) -> tuple[str, ...]:
     """The method names evaluated on ``task``."""
-    return BASELINES[task] + (MODEL_METHODS if with_model else ())
+    return BASELINES[task] + ((MODEL_METHODS + ((AUTO_METHOD,) if auto_mode else ())) if with_model else ())
 
 
 def run_method(method: str, task: str, picture: Picture, hints: list[Any], colorizer: Any = None):
@@ -239,9 +246,9 @@ def run_method(method: str, task: str, picture: Picture, hints: list[Any], color
         return baselines.regionfill_colorize(picture.line_u8, hints), None
     if method == "levin":
         return baselines.levin_colorize(picture.gray_u8, hints), None
-    if method in MODEL_METHODS:
-        result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints, mode=task,
-                                    cleanup=method == "net+cleanup")
+    if method in MODEL_METHODS or method == AUTO_METHOD:
+        result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints,
+                                    mode="auto" if method == AUTO_METHOD else task, cleanup=method == "net+cleanup")
         # The pipeline's l_estimate layer stores CIE L scaled by 2.55 into 0-255.
         l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
         return np.asarray(result.image.convert("RGB")), l_estimate
@@ -329,14 +336,20 @@ def markdown_report(results: dict[str, Any]) -> str:
                     f"{_fmt(row['auc'], 4)} | {_fmt(row['ssim_l'], 4)} | {_fmt(row['colorfulness'], 1)} / "
                     f"{_fmt(row['colorfulness_target'], 1)} | {_fmt(row['sec_per_img'], 3)} |"
                 )
+    detection = results.get("mode_detection") or {}
+    if detection:
+        lines += ["", "Mode detection (`mode=\"auto\"`): " + ", ".join(
+            f"{task} inputs told as {task} {row['correct']}/{row['pictures']}" for task, row in detection.items())
+            + "."]
     if results["inversion"]:
         lines += [
             "",
             "Inversion stage (sketch task, no hints): L against the target's CIE L (PSNR-L of the mean squared "
-            "error over pictures). `model`: the pipeline's L "
-            "estimate layer (the inversion net's estimate at full size, line pixels at the L beside them, so no "
-            "lines); `output`: the L of the colored picture (the estimate with the lines multiplied back); "
-            "`identity`: the line art read as L.",
+            "error over pictures). `net`: the inversion net's own estimate, upsampled to full size "
+            "(`Colorizer.estimate_lightness`); `model`: the pipeline's L layer (that estimate after the pipeline's "
+            "rules: one tone per region, the white page, line pixels at the L beside them, so no lines); "
+            "`output`: the L of the colored picture (the L layer with the lines multiplied back); `identity`: the "
+            "line art read as L.",
             "",
             "| L from | PSNR-L (dB) ↑ | SSIM-L ↑ |",
             "|---|---:|---:|",
@@ -406,7 +419,7 @@ def save_contact_sheet(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], siz
 def _load_colorizer(cfg: EvalConfig):
     from sketchcolor.pipeline import Colorizer
 
-    return Colorizer.from_pretrained(cfg.checkpoint, device=cfg.device)
+    return Colorizer.from_pretrained(cfg.checkpoint, device=cfg.device, config=dict(cfg.pipeline))
 
 
 def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
@@ -417,6 +430,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
     None without a model), "pictures" (one record per picture x task x N x method, with its hints) and
     "outputs" (file paths).
     """
+    from sketchcolor.pipeline import detect_mode
+
     pictures, skipped = load_pictures(cfg)
     colorizer = _load_colorizer(cfg) if cfg.checkpoint is not None else None
     note = "Model and baselines." if colorizer else "No --checkpoint given: only the baselines ran."
@@ -429,7 +444,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         elif with_model and task == "sketch" and colorizer.inversion is None:
             note += " The checkpoint has no inversion net, so the model was not run on the sketch task."
             with_model = False
-        methods[task] = methods_for(task, with_model)
+        methods[task] = methods_for(task, with_model, cfg.auto_mode)
     log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
 
     # One untimed call per method first, so one-time costs (lazy imports, allocator warm-up) stay out of
@@ -440,6 +455,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
 
     records: list[dict[str, Any]] = []
     inversion_records: list[dict[str, float]] = []
+    detected: dict[str, list[bool]] = {task: [] for task in cfg.tasks}
     contact_ids = {p.id for p in pictures[: cfg.contact_count]}
     contact_rows: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
     for number, picture in enumerate(pictures, start=1):
@@ -449,6 +465,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         hints_by_n = {n: sample_hints(picture.color_u8, picture.line_u8, n, hint_seed(picture.id, n, cfg.seed),
                                       candidates) for n in cfg.hints}
         for task in cfg.tasks:
+            detected[task].append(detect_mode(picture.task_input(task)) == task)
             for n_hints, hints in hints_by_n.items():
                 shown = picture.id in contact_ids and n_hints == cfg.shown_hints
                 tiles = [("input", np.asarray(_mark_hints(picture.task_input(task), hints)))] if shown else []
@@ -465,8 +482,12 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                     # The inversion net sees no hints: score its L estimate once per picture.
                     if task == "sketch" and method == "net" and n_hints == cfg.hints[0]:
                         line_as_l = picture.line_u8.astype(np.float64) / 255.0 * 100.0
+                        net_l = np.asarray(colorizer.estimate_lightness(Image.fromarray(picture.line_u8)),
+                                           dtype=np.float64) / 2.55
                         inversion_records.append({
                             "id": picture.id,
+                            "net_psnr_l": metrics.l_psnr(net_l, target_l),
+                            "net_ssim_l": metrics.l_ssim(net_l, target_l),
                             "model_psnr_l": metrics.l_psnr(l_estimate, target_l),
                             "model_ssim_l": metrics.l_ssim(l_estimate, target_l),
                             "output_psnr_l": metrics.l_psnr(metrics.lightness(rgb_u8), target_l),
@@ -485,7 +506,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         inversion = {
             source: {"psnr_l": _psnr_of_mean_mse([r[f"{source}_psnr_l"] for r in inversion_records]),
                      "ssim_l": _mean([r[f"{source}_ssim_l"] for r in inversion_records])}
-            for source in ("model", "output", "identity")
+            for source in ("net", "model", "output", "identity")
         }
     cfg.out.mkdir(parents=True, exist_ok=True)
     names = ("results.json", "results.md", "plot.png") + (("contact.png",) if contact_rows else ())
@@ -497,6 +518,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         "skipped": skipped,
         "methods": {task: list(names) for task, names in methods.items()},
         "summary": summarize(records),
+        "mode_detection": {task: {"correct": int(sum(hits)), "pictures": len(hits)} for task, hits in detected.items()},
         "inversion": inversion,
         "inversion_pictures": inversion_records,
         "pictures": records,
@@ -522,6 +544,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="mixed into every picture's hint seed")
     parser.add_argument("--device", default="cpu", help="device for the model (cpu, cuda)")
     parser.add_argument("--contact-count", type=int, default=4, help="pictures on the contact sheet")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override a pipeline setting of the model, e.g. --set pocket_l=0 (repeatable; keys: "
+                             "sketchcolor.pipeline.PipelineConfig)")
+    parser.add_argument("--auto-mode", action="store_true",
+                        help="also run the model with mode auto (the mode detected, as users get it by default)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     return parser
 
@@ -543,7 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(f"--hints must be comma-separated integers, got {args.hints!r}") from None
         cfg = EvalConfig(data=args.data, out=args.out, split=args.split, checkpoint=args.checkpoint,
                          tasks=tuple(_split_list(args.tasks, "tasks")), hints=hint_counts, limit=args.limit,
-                         size=args.size, seed=args.seed, device=args.device, contact_count=args.contact_count)
+                         size=args.size, seed=args.seed, device=args.device, contact_count=args.contact_count,
+                         pipeline=parse_overrides(args.overrides), auto_mode=args.auto_mode)
         results = run_evaluation(cfg)
     except SketchcolorError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -53,8 +53,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_PIXELS = 100_000_000
-"""Default limit on width * height of a picture to load (about 10000 x 10000); pass ``max_pixels`` to change it."""
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Default limit on width * height of a picture to load (about 6300 x 6300): what a laptop's memory holds through
+the whole pipeline (peak about 3.8 GiB there; the README's benchmark section); pass ``max_pixels`` to change it."""
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {

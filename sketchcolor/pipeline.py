@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,14 +42,94 @@ log = logging.getLogger(__name__)
 MODES = ("auto", "sketch", "gray")
 METHODS = ("net", "levin", "regionfill")
 DEFAULT_WORKING_SIZE = 256
-# The temperature each mode uses unless one is given: grayscale pictures decode more vividly, or they wash out.
-MODE_TEMPERATURE = {"sketch": C.DEFAULT_TEMPERATURE, "gray": 0.22}
-# A pocket of the page inside the hull of the lines is colored when its mean estimated L is below this: the
-# estimate shades shapes the lines leave open and leaves the page white.
-_POCKET_L = 85.0
-# How a region without hints turns its pooled color distribution into one color: line art takes the color of least
-# expected ΔE2000 (a Bayes decision for the metric), grayscale the annealed mean (least risk washes it out).
-REGION_DECODE = {"sketch": "risk", "gray": "mean"}
+REGION_DECODES = ("pixel", "mean", "risk")
+# Nothing the nets can use is gained above this working size, and memory grows with its square.
+_MAX_WORKING_SIZE = 2048
+
+
+@dataclass
+class PipelineConfig:
+    """The pipeline's settings, one per rule around the nets; each rule's "why" is one line here, its measurement
+    is in the model card. ``Colorizer(config=...)``, ``--set KEY=VALUE`` (CLI, evaluation) and a checkpoint's
+    ``config.json`` (``"pipeline"``) set them.
+
+    working_size: long side (px) the nets run at.
+    gap_closing: gaps in the lines up to about twice this fraction of the long side are closed (0: none, and no
+        pockets), so a fill stops at a broken outline.
+    temperature_sketch / temperature_gray: decoding temperature per mode (lower is more vivid); grayscale pictures
+        decode more vividly, or they wash out.
+    decode_sketch / decode_gray: how a region without hints gets its color: "pixel" (each pixel's own annealed
+        mean; speckles), "mean" (the annealed mean of the region's pooled distribution: one color per region) or
+        "risk" (the color of least expected ΔE2000 under it, a Bayes decision for the metric; washes gray out).
+    hint_fill: a region holding a hint takes the hint's color flat (the net drifts from it in large regions).
+    carry_lines: line and edge pixels take the color beside them (else the multiplied line darkens twice).
+    white_page: the page stays white unless a hint lands on it.
+    pocket_l: a pocket of the page inside the lines' hull is colored when its mean estimated L is below this (the
+        estimate shades shapes the lines leave open); 0 colors none.
+    shading: line art keeps the estimate's shading inside each region (default: one tone, the estimate's soft,
+        blotchy shading at working size averaged out).
+    """
+
+    working_size: int = DEFAULT_WORKING_SIZE
+    gap_closing: float = GAP_CLOSING
+    temperature_sketch: float = C.DEFAULT_TEMPERATURE
+    temperature_gray: float = 0.22
+    decode_sketch: str = "risk"
+    decode_gray: str = "mean"
+    hint_fill: bool = True
+    carry_lines: bool = True
+    white_page: bool = True
+    pocket_l: float = 85.0
+    shading: bool = False
+
+    def __post_init__(self) -> None:
+        for name, kind in (("working_size", int), ("hint_fill", bool), ("carry_lines", bool), ("white_page", bool),
+                           ("shading", bool)):
+            value = getattr(self, name)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
+        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+            setattr(self, name, float(value))
+        if not 32 <= self.working_size <= _MAX_WORKING_SIZE:
+            raise ConfigError(f"working_size must be between 32 and {_MAX_WORKING_SIZE} pixels, got {self.working_size}")
+        if not 0 <= self.gap_closing <= 0.1:
+            raise ConfigError(f"gap_closing must be between 0 and 0.1 (a fraction of the long side), got "
+                              f"{self.gap_closing}")
+        for name in ("temperature_sketch", "temperature_gray"):
+            _check_temperature(getattr(self, name), name)
+        for name in ("decode_sketch", "decode_gray"):
+            if getattr(self, name) not in REGION_DECODES:
+                raise ConfigError(f"{name} {getattr(self, name)!r} is unknown; allowed: {', '.join(REGION_DECODES)}")
+        if not 0 <= self.pocket_l <= 100:
+            raise ConfigError(f"pocket_l must be between 0 and 100 (CIE L), got {self.pocket_l}")
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "PipelineConfig":
+        """A copy with ``overrides`` (``{"pocket_l": 0, ...}``, e.g. from ``--set``) applied; unknown keys and bad
+        values raise :class:`ConfigError` naming what is allowed."""
+        from sketchcolor.models.configs import apply_overrides, from_dict, to_dict
+
+        return from_dict(PipelineConfig, apply_overrides(to_dict(self), overrides, PipelineConfig))
+
+    def temperature(self, mode: str) -> float:
+        return self.temperature_sketch if mode == "sketch" else self.temperature_gray
+
+    def decode(self, mode: str) -> str:
+        return self.decode_sketch if mode == "sketch" else self.decode_gray
+
+
+def _check_temperature(temperature: Any, name: str = "temperature") -> None:
+    """A decoding temperature is a number in (0, 10] (ConfigError otherwise; None means "the default")."""
+    if temperature is None:
+        return
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise ConfigError(f"{name} must be a number in (0, 10], got {temperature!r}")
+    if not (0 < temperature <= 10) or not math.isfinite(temperature):
+        raise ConfigError(f"{name} must be in (0, 10], got {temperature}")
+
+
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
 # Pixels at least this light (8-bit gray) count as paper when telling line art from a grayscale picture.
 _MODE_PAPER_LEVEL = 230
@@ -200,7 +281,12 @@ def _coerce_hints(hints: Sequence[Hint | str | dict] | None) -> list[Hint]:
 def _resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    if not isinstance(device, (str, torch.device)):
+        raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:N', not {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"unsupported device {str(device)!r}; allowed: cpu, cuda, cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was asked for but no CUDA device is available; use --device cpu")
     if dev.type not in ("cpu", "cuda"):
@@ -214,7 +300,9 @@ class Colorizer:
     inversion: the net of the ``inversion`` role (line art -> L) or None; color: the net of the ``color`` role or
     None (any registered architecture; the Colorizer uses only the roles' declared interfaces,
     :mod:`sketchcolor.models.interface`). Either may be missing: a checkpoint with only the color net colors
-    grayscale pictures; classical methods need neither.
+    grayscale pictures; classical methods need neither. config: the pipeline's settings (:class:`PipelineConfig`,
+    or a dict of overrides); ``working_size`` and ``gap_closing`` set those two settings directly, ``temperature``
+    sets both modes' temperature. max_pixels: larger pictures are refused (None: no limit).
     """
 
     def __init__(
@@ -223,26 +311,38 @@ class Colorizer:
         color: ColorModel | nn.Module | None = None,
         *,
         device: str | torch.device | None = None,
-        working_size: int = DEFAULT_WORKING_SIZE,
+        working_size: int | None = None,
         temperature: float | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        gap_closing: float = GAP_CLOSING,
+        gap_closing: float | None = None,
         source: str | None = None,
+        config: PipelineConfig | dict[str, Any] | None = None,
     ) -> None:
-        if not 32 <= int(working_size) <= 2048:
-            raise ConfigError(f"working_size must be between 32 and 2048 pixels, got {working_size}")
-        if not 0 <= gap_closing <= 0.1 or not np.isfinite(gap_closing):
-            raise ConfigError(f"gap_closing must be between 0 and 0.1 (a fraction of the long side), got {gap_closing}")
+        if isinstance(config, dict):
+            config = PipelineConfig().with_overrides(config)
+        elif config is not None and not isinstance(config, PipelineConfig):
+            raise ConfigError(f"config must be a PipelineConfig or a dict, not {type(config).__name__}")
+        direct = {k: v for k, v in (("working_size", working_size), ("gap_closing", gap_closing)) if v is not None}
+        self.config = dataclasses.replace(config or PipelineConfig(), **direct)
+        _check_temperature(temperature)
+        if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int)
+                                       or max_pixels < 1):
+            raise ConfigError(f"max_pixels must be a positive integer or None, got {max_pixels!r}")
         self.device = _resolve_device(device)
         self.inversion = inversion.to(self.device).eval() if inversion is not None else None
         self.color = color.to(self.device).eval() if color is not None else None
-        self.working_size = int(working_size)
-        self._check_temperature(temperature)
         self.temperature = None if temperature is None else float(temperature)
         self.max_pixels = max_pixels
-        self.gap_closing = float(gap_closing)
         self.source = source
         self._risk_cache: torch.Tensor | None = None
+
+    @property
+    def working_size(self) -> int:
+        return self.config.working_size
+
+    @property
+    def gap_closing(self) -> float:
+        return self.config.gap_closing
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -253,7 +353,10 @@ class Colorizer:
         device: str | torch.device | None = None,
         **kwargs: Any,
     ) -> "Colorizer":
-        """Load a checkpoint folder (or its model.safetensors file); ``None`` means the bundled default weights."""
+        """Load a checkpoint folder (or its model.safetensors file); ``None`` means the bundled default weights.
+
+        The checkpoint's ``working_size`` and ``pipeline`` settings (config.json) start the :class:`PipelineConfig`;
+        ``config`` (a dict of overrides or a whole PipelineConfig) and the other keyword arguments go on top."""
         from sketchcolor.checkpoint import load_checkpoint
 
         if path is None:
@@ -268,7 +371,14 @@ class Colorizer:
             folder = folder.parent
         dev = _resolve_device(device)
         loaded = load_checkpoint(folder, device=dev)
-        kwargs.setdefault("working_size", loaded.config.get("working_size", DEFAULT_WORKING_SIZE))
+        saved = dict(loaded.config.get("pipeline") or {})
+        saved.setdefault("working_size", loaded.config.get("working_size", DEFAULT_WORKING_SIZE))
+        try:
+            base = PipelineConfig().with_overrides(saved)
+        except ConfigError as exc:
+            raise CheckpointError(f"{folder}: bad pipeline settings in config.json: {exc}") from None
+        config = kwargs.pop("config", None)
+        kwargs["config"] = config if isinstance(config, PipelineConfig) else base.with_overrides(config or {})
         return cls(
             loaded.models.get("inversion"),
             loaded.models.get("color"),
@@ -283,18 +393,13 @@ class Colorizer:
             raise ConfigError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
         if method not in METHODS:
             raise ConfigError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-        self._check_temperature(temperature)
-
-    @staticmethod
-    def _check_temperature(temperature: float | None) -> None:
-        if temperature is not None and (not (0 < temperature <= 10) or not np.isfinite(temperature)):
-            raise ConfigError(f"temperature must be in (0, 10], got {temperature}")
+        _check_temperature(temperature)
 
     def _temperature(self, given: float | None, mode: str) -> float:
-        """The call's temperature, else the Colorizer's, else the resolved mode's default."""
+        """The call's temperature, else the Colorizer's, else the resolved mode's setting."""
         if given is not None:
             return float(given)
-        return self.temperature if self.temperature is not None else MODE_TEMPERATURE[mode]
+        return self.temperature if self.temperature is not None else self.config.temperature(mode)
 
     def _multiple(self) -> int:
         nets = [m for m in (self.inversion, self.color) if m is not None]
@@ -339,10 +444,7 @@ class Colorizer:
         if mode == "sketch":
             if self.inversion is None:
                 raise CheckpointError("this checkpoint has no inversion net, so it cannot color line art; use mode 'gray'")
-            line = torch.from_numpy(gray_small).to(dev, torch.float32).div(255)[None, None]
-            line = F.pad(line, (0, w_pad - w, 0, h_pad - h), value=1.0)  # pad with white paper
-            l_norm = self.inversion(line)[..., :h, :w].clamp(-1, 1)
-            l_small = C.norm_to_l(l_norm)[0, 0]
+            l_small = self._estimate_small(gray_small, h_pad, w_pad)
             # Regions come from a darkest-pixel reduction so thin strokes stay closed boundaries at working size.
             darkness = torch.from_numpy(255 - gray_full).float()[None, None]
             line_min = 255 - F.adaptive_max_pool2d(darkness, (h, w))[0, 0].round().to(torch.uint8).numpy()
@@ -367,8 +469,9 @@ class Colorizer:
         heads = self.color(x)  # one forward serves both the decoded color and the suggestions' logits
         ab_norm = self.color.decode(heads, x, temperature=temperature)[..., :h, :w]
         ab_small = C.norm_to_ab(ab_norm[0].float())
-        ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature,
-                                          l_small=l_small, decode=REGION_DECODE[mode])
+        if self.config.decode(mode) != "pixel":
+            ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature,
+                                              l_small=l_small, decode=self.config.decode(mode))
         out = {"l_small": l_small, "ab_small": ab_small}
         if want_logits:
             logits = F.interpolate(heads.logits, size=(h_pad, w_pad), mode="bilinear", align_corners=False)
@@ -448,7 +551,7 @@ class Colorizer:
         temperature: float | None = None,
         cleanup: bool = False,
         method: str = "net",
-        shading: bool = False,
+        shading: bool | None = None,
     ) -> ColorizeResult:
         """Color ``image`` (PIL image, path, bytes or numpy array; any size), following ``hints``.
 
@@ -459,15 +562,19 @@ class Colorizer:
         cleanup: make colors uniform within each closed region (flat-region cleanup).
         method: "net" (the learned model), "levin" (Levin et al. 2004, grayscale + hints) or "regionfill"
         (each closed region of line art takes its hint's color).
-        shading: line art: keep the lightness estimate's shading inside each region (default: one tone per region,
-        the estimate's mean over it).
+        shading: line art: keep the lightness estimate's shading inside each region (default: the config's, one
+        tone per region, the estimate's mean over it).
         """
         start = time.perf_counter()
         self._check_args(mode, method, temperature)
+        for name, flag in (("cleanup", cleanup), ("shading", shading)):
+            if flag is not None and not isinstance(flag, (bool, np.bool_)):
+                raise ConfigError(f"{name} must be true or false, got {flag!r}")
         rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
         if method == "net":
             result = self._colorize_net(rgb_img, gray_full, hint_list, resolved,
-                                        self._temperature(temperature, resolved), cleanup, shading)
+                                        self._temperature(temperature, resolved), cleanup,
+                                        self.config.shading if shading is None else bool(shading))
         else:
             result = self._colorize_classical(gray_full, hint_list, resolved, method)
         result.seconds = time.perf_counter() - start
@@ -512,7 +619,7 @@ class Colorizer:
             # A pocket of the page inside the lines' hull is an open shape when the estimate is dark enough. Its L
             # is the pocket's mean estimate: the estimate fades out towards the open side, a flat tone does not.
             pocket_l = region_mean(l_full.numpy()[None], pockets)[0]
-            shape = (pockets > 0) & (pocket_l < _POCKET_L)
+            shape = (pockets > 0) & (pocket_l < self.config.pocket_l)
             page &= ~shape
             l_full = torch.where(torch.from_numpy(shape), torch.from_numpy(pocket_l), l_full)
         sketch = mode == "sketch"
@@ -521,15 +628,21 @@ class Colorizer:
             # One tone per region, the mean of the estimate over it: the estimate's shading at working size is
             # soft and blotchy.
             l_full = torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0])
-        # Sketch: hinted regions take the hint's L too (the estimate cannot know it); gray keeps the input's L.
-        l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, hint_labels, hint_list, with_l=sketch)
+        cfg = self.config
+        hinted_t = torch.zeros((height, width), dtype=torch.bool)
+        if cfg.hint_fill:
+            # Sketch: hinted regions take the hint's L too (the estimate cannot know it); gray keeps the input's L.
+            l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, hint_labels, hint_list,
+                                                                 with_l=sketch)
         page &= ~hinted_t.numpy()
-        page_t = torch.from_numpy(page)
-        ab_full[:, page_t] = 0.0  # the white page stays white unless a hint lands on it
-        if sketch:
-            l_full[page_t] = 100.0
-        # Lines (sketch) and edges (gray) take the color of the region beside them; gray keeps the input's L.
-        l_full, ab_full, page = self._carry_under_lines(l_full, ab_full, page, labels, with_l=sketch)
+        if cfg.white_page:
+            page_t = torch.from_numpy(page)
+            ab_full[:, page_t] = 0.0  # the white page stays white unless a hint lands on it
+            if sketch:
+                l_full[page_t] = 100.0
+        if cfg.carry_lines:
+            # Lines (sketch) and edges (gray) take the color of the region beside them; gray keeps the input's L.
+            l_full, ab_full, page = self._carry_under_lines(l_full, ab_full, page, labels, with_l=sketch)
         # Hinted regions already follow their hints (split between several hints by nearness): they stay as they are.
         flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
         if cleanup:
@@ -641,6 +754,26 @@ class Colorizer:
         return out, bare
 
     @torch.inference_mode()
+    def estimate_lightness(self, image: Any) -> Image.Image:
+        """The inversion net's own lightness estimate of line art, before any pipeline rule, upsampled to the input's
+        size: PIL "L" holding CIE L × 2.55 (the scale of ``ColorizeResult.l_estimate``)."""
+        if self.inversion is None:
+            raise CheckpointError("this checkpoint has no inversion net, so it cannot estimate the lightness of line art")
+        gray_full = np.array(load_image(image, max_pixels=self.max_pixels).convert("L"))
+        height, width = gray_full.shape
+        h, w, h_pad, w_pad = _working_shape(height, width, self.working_size, self._multiple())
+        l_small = self._estimate_small(self._resize_small(gray_full, h, w), h_pad, w_pad)
+        return _l_to_u8(self._upsample(l_small.cpu()[None], height, width)[0])
+
+    def _estimate_small(self, gray_small: np.ndarray, h_pad: int, w_pad: int) -> torch.Tensor:
+        """The inversion net's L estimate (h, w) CIE L of line art at working size (h, w) uint8, padded with paper
+        to (h_pad, w_pad) for the net."""
+        h, w = gray_small.shape
+        line = torch.from_numpy(gray_small).to(self.device, torch.float32).div(255)[None, None]
+        line = F.pad(line, (0, w_pad - w, 0, h_pad - h), value=1.0)  # pad with white paper
+        return C.norm_to_l(self.inversion(line)[..., :h, :w].clamp(-1, 1))[0, 0]
+
+    @torch.inference_mode()
     def suggest_colors(
         self,
         image: Any,
@@ -651,8 +784,14 @@ class Colorizer:
         k: int = 5,
         temperature: float | None = None,
     ) -> list[tuple[str, float]]:
-        """The model's ``k`` most probable colors at pixel (x, y) of ``image``, as ("#rrggbb", probability)."""
+        """The model's ``k`` most probable colors at pixel (x, y) of ``image``, as ("#rrggbb", probability);
+        ``k`` from 1 to the number of color classes."""
         self._check_args(mode, "net", temperature)
+        if self.color is None:
+            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
+        classes = int(self.color.bins.shape[0])
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= classes:
+            raise ConfigError(f"k must be a whole number from 1 to {classes} (the color classes), got {k!r}")
         rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
         temperature = self._temperature(temperature, resolved)
         height, width = gray_full.shape

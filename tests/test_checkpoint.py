@@ -150,3 +150,31 @@ def test_export_keeps_outputs_within_fp16_rounding(tmp_path, tiny_checkpoint):
         diff = (net_a.decode(net_a(x), x) - net_b.decode(net_b(x), x)).abs().max()
     assert diff < 5e-3
     assert (out / "model.safetensors").stat().st_size < 0.6 * (tiny_checkpoint / "model.safetensors").stat().st_size
+
+
+def test_non_finite_weights_are_refused_at_load(tmp_path, tiny_checkpoint):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "nan"
+    shutil.copytree(tiny_checkpoint, folder)
+    tensors = load_file(str(folder / "model.safetensors"))
+    key = next(k for k in tensors if k.startswith("color.") and tensors[k].is_floating_point())
+    tensors[key] = torch.full_like(tensors[key], float("nan"))
+    save_file(tensors, str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=f"color weights hold NaN or infinite values .*{key[len('color.'):]}"):
+        load_checkpoint(folder)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["models"]["color"].update(head_width=10**7), r"asks for [\d,]+ M parameters; at most 200 M"),
+    (lambda c: c.update(working_size="big"), "working_size: expected an integer, got 'big'"),
+    (lambda c: c.update(pipeline={"pocket_l": "dark"}), "pocket_l"),
+])
+def test_configs_that_would_break_or_exhaust_the_machine_are_refused(tmp_path, tiny_checkpoint, edit, message):
+    from sketchcolor import Colorizer
+
+    folder = tmp_path / "ck"
+    shutil.copytree(tiny_checkpoint, folder)
+    _edit_config(folder, edit)
+    with pytest.raises(CheckpointError, match=message):
+        Colorizer.from_pretrained(folder, device="cpu")

@@ -60,8 +60,10 @@ def test_twenty_concurrent_requests_all_succeed(tiny_checkpoint, tmp_path, capsy
     for _, image_path in outcomes:
         with Image.open(image_path) as im:
             assert im.size == (320, 240)
+            # Each request was colored with its own point: the hinted region holds the point's color.
+            rgb = np.asarray(im.convert("RGB"), np.int16)
+            assert (np.abs(rgb - (0x2F, 0x7F, 0xD8)).max(axis=2) <= 3).sum() > 50
     p50, p95 = np.percentile(latencies, [50, 95])
     with capsys.disabled():
         print(f"\n[demo load] {REQUESTS} concurrent /colorize requests (320x240, concurrency 2): "
               f"p50 {p50:.2f} s, p95 {p95:.2f} s, max {latencies.max():.2f} s, wall {wall:.2f} s")
-    assert len(outcomes) == REQUESTS

@@ -154,8 +154,28 @@ def test_run_evaluation_with_model(tmp_path, tiny_checkpoint):
     assert results["methods"]["sketch"] == ["identity", "regionfill", "net", "net+cleanup"]
     assert results["methods"]["gray"] == ["identity", "levin", "net", "net+cleanup"]
     assert set(results["summary"]["gray"]["2"]) == {"identity", "levin", "net", "net+cleanup"}
-    assert set(results["inversion"]) == {"model", "output", "identity"}
+    assert set(results["inversion"]) == {"net", "model", "output", "identity"}
     assert 0 <= results["inversion"]["identity"]["ssim_l"] <= 1
+    detection = results["mode_detection"]
+    assert set(detection) == {"sketch", "gray"} and all(row["pictures"] == 2 for row in detection.values())
+    assert "Mode detection" in (out / "results.md").read_text()
+
+
+def test_pipeline_overrides_and_auto_mode(tmp_path, tiny_checkpoint):
+    manifest = _write_manifest(tmp_path / "data", count=2)
+    base = dict(data=manifest, checkpoint=tiny_checkpoint, hints=(0,), size=SIZE, contact_count=0, tasks=("sketch",))
+    plain = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "a", **base))
+    changed = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "b", pipeline={"white_page": False},
+                                                          auto_mode=True, **base))
+    assert changed["methods"]["sketch"] == ["identity", "regionfill", "net", "net+cleanup", "net (auto)"]
+    assert changed["config"]["pipeline"] == {"white_page": False}
+    net = [r["psnr"] for r in plain["pictures"] if r["method"] == "net"]  # the page is outside ΔE2000
+    assert net != [r["psnr"] for r in changed["pictures"] if r["method"] == "net"]
+    with pytest.raises(ConfigError, match="unknown config key 'pocket'"):
+        evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "c", pipeline={"pocket": 1}, **base))
+    assert evaluate.main(["--data", str(manifest), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "d"),
+                          "--tasks", "sketch", "--hints", "0", "--size", str(SIZE), "--set", "pocket_l=0",
+                          "--auto-mode"]) == 0
 
 
 def test_main_reports_bad_input_in_one_line(tmp_path, capsys):

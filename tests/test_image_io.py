@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
+from conftest import write_png_header
 from sketchcolor import atomic
 from sketchcolor.errors import ImageError, SketchcolorError
 from sketchcolor.image_io import (
@@ -77,13 +78,15 @@ def test_pixel_limit_does_not_rely_on_pillow_global(tmp_path, monkeypatch):
     assert "40000x40000" in message and "bomb.png" in message
 
 
-def test_pixel_limit_is_per_call():
+def test_pixel_limit_is_per_call(tmp_path):
     png = _encode(Image.new("RGB", (64, 64), "white"), "PNG")
     _expect_error(load_image, png, max_pixels=64 * 64 - 1, fragment="too many pixels")
     assert load_image(png, max_pixels=64 * 64).size == (64, 64)
     _expect_error(load_image, np.zeros((64, 64), np.uint8), max_pixels=100, fragment="too many pixels")
     _expect_error(load_image, png, max_pixels=0, fragment="max_pixels must be a positive int")
-    assert DEFAULT_MAX_PIXELS == 100_000_000
+    assert DEFAULT_MAX_PIXELS == 40_000_000
+    header = write_png_header(tmp_path / "big.png", 6325, 6325)  # just over 40 Mpx: refused from the header
+    _expect_error(load_image, header, fragment="too many pixels")
 
 
 def test_pillow_bomb_warning_becomes_error_without_own_limit(monkeypatch):

@@ -87,8 +87,19 @@ def test_deterministic(colorizer, line_art):
 
 
 def test_cleanup_makes_regions_uniform(colorizer, line_art):
-    out = colorizer.colorize(line_art, mode="sketch", cleanup=True).image
-    assert out.size == line_art.size
+    plain = colorizer.colorize(line_art, mode="sketch")
+    result = colorizer.colorize(line_art, mode="sketch", cleanup=True)
+    assert result.image.size == line_art.size
+    ab = rgb2lab(np.asarray(result.colors))[..., 1:]
+    spread = []
+    for label in np.unique(result.labels[result.labels > 0]):
+        inside = result.labels == label
+        if inside.sum() > 50:
+            spread.append(ab[inside].std(axis=0).max())
+    assert spread and max(spread) < 1.0  # one color per region (rounding to 8 bits aside)
+    plain_ab = rgb2lab(np.asarray(plain.colors))[..., 1:]
+    assert max(plain_ab[result.labels == label].std(axis=0).max()
+               for label in np.unique(result.labels[result.labels > 0])) > max(spread)
 
 
 def test_regionfill_method_needs_no_weights(line_art):
@@ -118,6 +129,10 @@ def test_suggest_colors(colorizer, line_art):
         ({"mode": "watercolor"}, ConfigError, "unknown mode"),
         ({"method": "magic"}, ConfigError, "unknown method"),
         ({"temperature": 0.0}, ConfigError, "temperature"),
+        ({"temperature": "hot"}, ConfigError, "temperature must be a number"),
+        ({"temperature": float("nan")}, ConfigError, "temperature"),
+        ({"shading": "yes"}, ConfigError, "shading must be true or false"),
+        ({"cleanup": 1}, ConfigError, "cleanup must be true or false"),
         ({"hints": [Hint(x=5000, y=3, color="#ffffff")]}, HintError, "5000"),
         ({"method": "levin", "mode": "sketch"}, ConfigError, "grayscale"),
     ],
@@ -125,6 +140,50 @@ def test_suggest_colors(colorizer, line_art):
 def test_bad_arguments(colorizer, line_art, kwargs, error, message):
     with pytest.raises(error, match=message):
         colorizer.colorize(line_art, **kwargs)
+
+
+@pytest.mark.parametrize("k", [0, -1, 100000, 2.5, True])
+def test_suggest_colors_bad_k(colorizer, line_art, k):
+    with pytest.raises(ConfigError, match="k must be a whole number from 1 to 262"):
+        colorizer.suggest_colors(line_art, 500, 350, k=k)
+
+
+@pytest.mark.parametrize("device, message", [("tpu", "unsupported device 'tpu'"), (3.5, "device must be"),
+                                             ("cpu:x", "unsupported device")])
+def test_bad_devices(tiny_checkpoint, device, message):
+    with pytest.raises(ConfigError, match=message):
+        Colorizer.from_pretrained(tiny_checkpoint, device=device)
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"working_size": "big"}, "working_size: expected an integer, got 'big'"),
+    ({"working_size": 100000}, "working_size must be between 32 and 2048"),
+    ({"pocket_l": 120}, "pocket_l must be between 0 and 100"),
+    ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk"),
+    ({"temperature_gray": 0}, "temperature_gray must be in"),
+    ({"colour": 1}, "unknown config key 'colour'"),
+])
+def test_bad_pipeline_settings(tiny_checkpoint, config, message):
+    with pytest.raises(ConfigError, match=message):
+        Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config=config)
+
+
+def test_each_rule_can_be_switched_off(colorizer, tiny_checkpoint):
+    from PIL import ImageDraw
+
+    big = Image.new("L", (800, 800), 255)
+    ImageDraw.Draw(big).rectangle([81, 161, 381, 641], outline=0, width=14)
+    ImageDraw.Draw(big).rectangle([441, 161, 741, 641], outline=0, width=14)  # no hint: the net colors it
+    img = big.resize((200, 200), Image.BOX)  # anti-aliased edges, where the carried color shows
+    hint = [Hint(x=57, y=100, color="#2040e0")]
+    base = colorizer.colorize(img, hints=hint, mode="sketch")
+    for overrides in ({"hint_fill": False}, {"carry_lines": False}, {"white_page": False},
+                      {"decode_sketch": "pixel"}, {"shading": True}):
+        other = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config=overrides)
+        assert not np.array_equal(np.asarray(other.colorize(img, hints=hint, mode="sketch").image),
+                                  np.asarray(base.image)), overrides
+    same = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"decode_gray": "risk"})
+    assert np.array_equal(np.asarray(same.colorize(img, hints=hint, mode="sketch").image), np.asarray(base.image))
 
 
 def test_no_bundled_weights_is_a_clear_error(monkeypatch, tmp_path):
@@ -333,14 +392,15 @@ def test_an_open_shape_is_colored_when_the_estimate_is_dark(colorizer, monkeypat
 
 
 def test_each_mode_has_its_default_temperature(colorizer, gray_picture, line_art):
-    from sketchcolor.pipeline import MODE_TEMPERATURE
+    from sketchcolor.pipeline import PipelineConfig
 
+    defaults = PipelineConfig()
     for picture, mode in ((gray_picture, "gray"), (line_art, "sketch")):
         default = np.asarray(colorizer.colorize(picture, mode=mode).image)
-        same = np.asarray(colorizer.colorize(picture, mode=mode, temperature=MODE_TEMPERATURE[mode]).image)
+        same = np.asarray(colorizer.colorize(picture, mode=mode, temperature=defaults.temperature(mode)).image)
         assert np.array_equal(default, same), mode
-    assert MODE_TEMPERATURE["gray"] != MODE_TEMPERATURE["sketch"]
-    other = np.asarray(colorizer.colorize(gray_picture, mode="gray", temperature=MODE_TEMPERATURE["sketch"]).image)
+    assert defaults.temperature("gray") != defaults.temperature("sketch")
+    other = np.asarray(colorizer.colorize(gray_picture, mode="gray", temperature=defaults.temperature("sketch")).image)
     assert not np.array_equal(other, np.asarray(colorizer.colorize(gray_picture, mode="gray").image))
 
 

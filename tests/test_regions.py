@@ -1,6 +1,5 @@
 """Tests for sketchcolor.regions: labelling, the page, hint propagation and flat cleanup on drawn pictures."""
 
-import time
 
 import numpy as np
 import pytest
@@ -148,26 +147,6 @@ def test_nearest_region_index_points_line_pixels_at_the_closest_region():
     assert regions.nearest_region_index(np.ones((3, 3), np.int32)) is None
 
 
-def test_region_functions_are_fast_at_256():
-    rng = np.random.default_rng(0)
-    image = Image.new("L", (256, 256), 255)
-    draw = ImageDraw.Draw(image)
-    for x, y, r in rng.integers(10, 246, size=(25, 3)):
-        draw.ellipse([x - r % 40, y - r % 40, x + r % 40, y + r % 40], outline=0, width=2)
-    line = np.array(image)
-    hint_ab = rng.normal(0, 30, size=(2, 256, 256)).astype(np.float32)
-    hint_mask = np.zeros((256, 256), bool)
-    hint_mask[rng.integers(0, 256, 20), rng.integers(0, 256, 20)] = True
-    start = time.perf_counter()
-    for _ in range(10):
-        labels = regions.label_regions(line)
-        regions.propagate_values(labels, hint_ab, hint_mask)
-        regions.gray_regions(line)
-    per_sample_ms = (time.perf_counter() - start) / 10 * 1000
-    # A few ms on an idle core; the generous bound only catches accidental per-pixel Python loops.
-    assert per_sample_ms < 100
-
-
 def _open_box(gap: int, size: int = 80) -> np.ndarray:
     """A closed box whose bottom side has a gap of ``gap`` pixels (line width 2)."""
     image = Image.new("L", (size, size), 255)
@@ -237,4 +216,3 @@ def test_line_art_regions_ignores_slivers_along_a_round_outline():
     assert (page & regions.convex_hull_mask(line <= 128)).any()
     assert pockets.max() == 0
     assert page[5, 5] and not page[60, 60]
-

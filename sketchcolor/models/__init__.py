@@ -56,6 +56,9 @@ ROLES: dict[str, Role] = {
 }
 
 ARCH_KEY = "arch"
+# The most parameters a config may ask for: the shipped nets have about 2 M, and a config asking for billions (a
+# typo'd width) must fail at once, not after trying to allocate terabytes.
+MAX_PARAMETERS = 200_000_000
 
 __all__ = [
     "ARCHITECTURES",
@@ -82,6 +85,7 @@ __all__ = [
     "DiscriminatorConfig",
     "PatchDiscriminator",
     "IN_CHANNELS",
+    "MAX_PARAMETERS",
 ]
 
 
@@ -132,7 +136,13 @@ def build_model(role: str, spec: dict[str, Any] | Any | None = None) -> nn.Modul
     Unknown roles, architectures or config keys and bad values raise :class:`ConfigError` naming what is allowed.
     """
     _, arch = _arch_of(role, spec)
-    net = arch.net_cls(model_config(role, spec))
+    config = model_config(role, spec)
+    with torch.device("meta"):  # shapes only: count what the config asks for before allocating it
+        planned = count_parameters(arch.net_cls(config))
+    if planned > MAX_PARAMETERS:
+        raise ConfigError(f"the {role} config asks for {planned / 1e6:,.0f} M parameters; at most "
+                          f"{MAX_PARAMETERS / 1e6:,.0f} M are allowed (the shipped nets have about 2 M)")
+    net = arch.net_cls(config)
     if not isinstance(net, ROLES[role].interface):
         raise ConfigError(f"{arch.net_cls.__name__} does not implement the {role!r} interface")
     return net

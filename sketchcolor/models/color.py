@@ -147,7 +147,10 @@ class ColorNet(nn.Module):
         self.levels = cfg.levels
         self.size_multiple = 2**self.levels
         # Bin centres are derived from the config, not stored: non-persistent so checkpoints hold only weights.
-        self.register_buffer("bins", C.ab_bins(cfg.ab_grid, cfg.ab_max).clone(), persistent=False)
+        # Computed on the CPU whatever device the net is built on (the meta device counts parameters).
+        with torch.device("cpu"):
+            bins = C.ab_bins(cfg.ab_grid, cfg.ab_max).clone()
+        self.register_buffer("bins", bins, persistent=False)
         self.num_bins = int(self.bins.shape[0])
 
         widths = level_widths(cfg.width, self.levels, cfg.max_width)

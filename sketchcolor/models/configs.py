@@ -119,6 +119,18 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def parse_overrides(items: list[str], flag: str = "--set") -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` (repeated ``--set KEY=VALUE`` flags) -> ``{"a.b": 1, "c": "x"}`` (values parsed by
+    :func:`parse_value`); a malformed item raises :class:`ConfigError`."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE, e.g. {flag} pocket_l=0")
+        overrides[key.strip()] = parse_value(value.strip())
+    return overrides
+
+
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], cls: type) -> dict[str, Any]:
     """Return a copy of the plain config dict ``data`` with dotted keys (``"model.color.width"``) set; keys are
     checked against ``cls`` (ConfigError naming the allowed keys at the level that failed). Below a field typed
