@@ -119,14 +119,14 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_overrides(items: list[str], flag: str = "--set") -> dict[str, Any]:
+def parse_overrides(items: list[str], example: str = "pocket_l=0") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` (repeated ``--set KEY=VALUE`` flags) -> ``{"a.b": 1, "c": "x"}`` (values parsed by
-    :func:`parse_value`); a malformed item raises :class:`ConfigError`."""
+    :func:`parse_value`); a malformed item raises :class:`ConfigError` showing ``example``."""
     overrides: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE, e.g. {flag} pocket_l=0")
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set {example}")
         overrides[key.strip()] = parse_value(value.strip())
     return overrides
 

@@ -7,8 +7,23 @@ CPU, nccl on GPU, rank 0 alone writes). The run folder is a checkpoint folder (`
 - ``train_config.json``: the full :class:`TrainConfig` (``--config FILE`` reads one; ``--set a.b=v`` overrides);
 - ``trainer_state.pt``: everything ``--resume`` needs to continue exactly (weights, optimizer state, step, RNG
   states) as plain tensors/dicts, loadable with ``torch.load(weights_only=True)``;
-- ``prior.json``: the ab prior over the bins from the training targets (class rebalancing), computed once;
+- ``prior.json``: the ab prior over the bins from the training targets (class rebalancing), computed once and
+  computed again when what it was counted from changes (the manifest's bytes, ``data.prior_samples``, the crop
+  size and task, the bins);
 - ``log.csv``, ``loss.png`` and ``samples/step_NNNNNNN.png`` (val pictures: input | L | prediction | target).
+
+A new run refuses an ``--out`` that already holds one (``train_config.json``, ``trainer_state.pt`` or
+``model.safetensors``): ``--resume`` continues it, ``--overwrite`` replaces it (removing the old run's files so none
+mix with the new ones). ``--resume`` keeps the run's architecture: a ``--set model.*`` that would change it is
+refused, and trainer-state weights that do not fit the configured nets raise a
+:class:`~sketchcolor.errors.CheckpointError` naming the net.
+
+Ctrl-C (SIGINT) or SIGTERM finishes the current optimizer step, saves the checkpoint and trainer state
+(``meta.json`` reason "interrupted"), logs where, and exits with 128 + the signal number (130 for Ctrl-C);
+``--resume`` then continues exactly. Under torchrun a signal on any rank stops every rank at the same step. Further
+signals are ignored while it finishes and saves (SIGKILL still ends it; the writes are atomic either way); the
+previous signal handlers are restored when :meth:`Trainer.fit` returns or raises. A file that cannot be written
+(disk full) stops the run with one line naming the folder and the reason, and leaves no temporary files.
 
 Stages:
 
@@ -25,12 +40,13 @@ epoch, index) — DistributedSampler permutations and :class:`sketchcolor.data.P
 run skips the batches it already saw and reproduces an uninterrupted one bit for bit on CPU.
 
 Modules: :mod:`~sketchcolor.train.config` (the config and LR schedule), :mod:`~sketchcolor.train.distributed`
-(process group, device), :mod:`~sketchcolor.train.data` (datasets, resumable sampler, val batch),
+(process group, device, agreeing on flags), :mod:`~sketchcolor.train.data` (datasets, resumable sampler, val batch),
 :mod:`~sketchcolor.train.prior` (ab prior), :mod:`~sketchcolor.train.nets` (which nets a stage trains, from where),
 :mod:`~sketchcolor.train.stage` (nets + loss as one module), :mod:`~sketchcolor.train.state` (RNG and trainer
 state), :mod:`~sketchcolor.train.history` (log.csv), :mod:`~sketchcolor.train.plots` (loss.png),
-:mod:`~sketchcolor.train.samples` (sample grids), :mod:`~sketchcolor.train.trainer` (the loop) and
-:mod:`~sketchcolor.train.cli` (the command line).
+:mod:`~sketchcolor.train.samples` (sample grids), :mod:`~sketchcolor.train.folder` (what makes a folder a run,
+``--overwrite``), :mod:`~sketchcolor.train.signals` (stopping on SIGINT/SIGTERM), :mod:`~sketchcolor.train.trainer`
+(the loop) and :mod:`~sketchcolor.train.cli` (the command line).
 """
 
 from sketchcolor.train.cli import config_from_args, get_args_parser, main
@@ -45,7 +61,7 @@ from sketchcolor.train.config import (
     lr_at,
 )
 from sketchcolor.train.state import load_trainer_state, save_trainer_state
-from sketchcolor.train.trainer import Trainer, TrainingDiverged
+from sketchcolor.train.trainer import Trainer, TrainingDiverged, TrainingInterrupted
 
 __all__ = [
     "STAGES",
@@ -56,6 +72,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "config_from_args",
     "get_args_parser",
     "load_config",

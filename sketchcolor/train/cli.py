@@ -13,15 +13,17 @@ from typing import Any
 import torch.distributed as dist
 
 from sketchcolor.errors import ConfigError, SketchcolorError
-from sketchcolor.models.configs import parse_value
-from sketchcolor.train.config import STAGES, TRAIN_CONFIG_FILE, TrainConfig, load_config
-from sketchcolor.train.trainer import Trainer, TrainingDiverged
+from sketchcolor.models.configs import parse_overrides
+from sketchcolor.train.config import STAGES, TRAIN_CONFIG_FILE, ModelConfigs, TrainConfig, load_config
+from sketchcolor.train.trainer import Trainer, TrainingDiverged, TrainingInterrupted
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sketchcolor.train",
         description="Train the sketch-inversion net, the color net, or both end to end.",
+        epilog="Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves the checkpoint and exits with 130 "
+               "(SIGTERM: 143); --resume continues exactly.",
     )
     p.add_argument("--stage", choices=STAGES, help="what to train (default: from --config, else color)")
     p.add_argument("--data", metavar="MANIFEST", help="pair manifest (JSONL)")
@@ -30,6 +32,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a config key, e.g. --set model.color.width=32 (repeatable)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its weights, state, configs, prior, log and samples); "
+                        "without it a new run refuses a folder that holds one")
     p.add_argument("--init", metavar="PATH", help="checkpoint whose weights start the trained nets")
     p.add_argument("--inversion", metavar="PATH", help="color stage: checkpoint with the frozen inversion net")
     p.add_argument("--max-steps", type=int, help="optimizer steps in total")
@@ -58,21 +63,33 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise ConfigError(f"{source}: not valid JSON ({exc})") from None
         if not isinstance(base, dict):
             raise ConfigError(f"{source}: expected a JSON object")
-    overrides: dict[str, Any] = {}
-    for item in args.overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. model.color.width=32")
-        overrides[key.strip()] = parse_value(value.strip())
+    overrides = parse_overrides(args.overrides, example="model.color.width=32")
     flags = {"stage": args.stage, "data.manifest": args.data, "max_steps": args.max_steps,
              "max_minutes": args.max_minutes, "device": args.device, "batch_size": args.batch_size,
              "optim.lr": args.lr, "workers": args.workers, "seed": args.seed}
     overrides.update({k: v for k, v in flags.items() if v is not None})
-    return load_config(base, overrides)
+    cfg = load_config(base, overrides)
+    if args.resume:
+        changed = model_changes(load_config(base).model, cfg.model)
+        if changed:
+            raise ConfigError(f"--resume continues the run with the nets it saved; --set would change "
+                              f"{', '.join(changed)} (a new architecture needs a new run)")
+    return cfg
+
+
+def model_changes(saved: ModelConfigs, asked: ModelConfigs) -> list[str]:
+    """``model.ROLE.KEY (old -> new)`` for each architecture key that differs."""
+    changes = []
+    for role in ("inversion", "color"):
+        old, new = getattr(saved, role), getattr(asked, role)
+        changes += [f"model.{role}.{k} ({old.get(k)!r} -> {new.get(k)!r})"
+                    for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
+    return changes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sketchcolor.train`` and ``sketchcolor train``; returns the exit code."""
+    """Entry point of ``python -m sketchcolor.train`` and ``sketchcolor train``; returns the exit code: 0, 1 for an
+    error (one line on stderr), 128 + the signal number when SIGINT/SIGTERM stopped the run (130 for Ctrl-C)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = get_args_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -82,14 +99,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError("--resume continues a run as saved; it cannot take --init or --inversion")
         cfg = config_from_args(args)
         trainer = Trainer(cfg, args.out, init=args.init, inversion_path=args.inversion, resume=args.resume,
-                          argv=argv, progress=not args.no_progress)
+                          overwrite=args.overwrite, argv=argv, progress=not args.no_progress)
         trainer.fit()
-        if dist.is_initialized():
-            # Leave together: a rank that tears gloo down while rank 0 still writes the last checkpoint can abort.
-            dist.barrier()
     except (SketchcolorError, TrainingDiverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as exc:
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            print(f"interrupted at step {exc.step}; continue with --out {exc.out} --resume", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        # Before the training loop took over SIGINT (building the run): nothing new was saved.
+        print("interrupted before training began; nothing new was saved", file=sys.stderr)
+        return 130
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

@@ -1,8 +1,9 @@
-"""Process groups for one or many training processes: joining one, each one's device, agreeing on a flag."""
+"""Process groups for one or many training processes: joining one, each one's device, agreeing on flags."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -53,15 +54,20 @@ def resolve_device(name: str, local_rank: int) -> torch.device:
     return device
 
 
-def all_true(flag: bool, d: Dist, device: torch.device) -> bool:
-    """True when ``flag`` holds on every process."""
+def max_each(values: Sequence[int], d: Dist, device: torch.device) -> list[int]:
+    """Each of ``values``' maximum over the processes, all in one all-reduce (flags: 0/1, signal numbers)."""
     if not d.enabled:
-        return flag
-    t = torch.tensor([0.0 if flag else 1.0], device=device)
-    dist.all_reduce(t)
-    return float(t) == 0.0
+        return [int(v) for v in values]
+    t = torch.tensor([int(v) for v in values], dtype=torch.int64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [int(v) for v in t.tolist()]
 
 
 def any_true(flag: bool, d: Dist, device: torch.device) -> bool:
     """True when ``flag`` holds on at least one process."""
-    return not all_true(not flag, d, device)
+    return max_each([flag], d, device)[0] > 0
+
+
+def all_true(flag: bool, d: Dist, device: torch.device) -> bool:
+    """True when ``flag`` holds on every process."""
+    return not any_true(not flag, d, device)

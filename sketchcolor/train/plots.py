@@ -8,6 +8,8 @@ from typing import Any
 
 from sketchcolor.atomic import atomic_path
 
+PLOT_FILE = "loss.png"
+
 
 def plot_losses(rows: list[dict[str, Any]], path: Path) -> None:
     """Loss curves (total and each part, log scale) from the CSV rows to ``path`` (PNG), atomically."""

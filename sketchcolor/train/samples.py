@@ -12,6 +12,8 @@ from torch import Tensor
 from sketchcolor import color as C
 from sketchcolor.train.stage import StageModel
 
+SAMPLES_DIR = "samples"
+
 
 @torch.no_grad()
 def write_sample_grid(
