@@ -78,8 +78,13 @@ def test_ctrl_c_saves_the_last_step_and_resume_matches_an_uninterrupted_run(tmp_
     assert 3 <= meta["step"] < steps
     assert [p.name for p in out.iterdir() if ".tmp" in p.name] == []
 
-    assert T.main(["--out", str(out), "--resume", "--max-steps", str(steps), "--workers", "0", "--no-progress"]) == 0
-    assert T.main(run_args(manifest, full, "color", steps)) == 0
+    # In fresh processes like the interrupted run: torch's thread count (which earlier tests in this process may
+    # have changed) decides the order of float sums, and so the last bits of the weights.
+    for args in (["--out", str(out), "--resume", "--max-steps", str(steps), "--workers", "0", "--no-progress"],
+                 run_args(manifest, full, "color", steps)):
+        done = subprocess.run([sys.executable, "-m", "sketchcolor.train", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
     a, b = weights(full), weights(out)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert log_steps(out) == list(range(1, steps + 1))
