@@ -43,7 +43,7 @@ MODES = ("auto", "sketch", "gray")
 METHODS = ("net", "levin", "regionfill")
 DEFAULT_WORKING_SIZE = 256
 REGION_DECODES = ("pixel", "mean", "risk")
-# Nothing the nets can use is gained above this working size, and memory grows with its square.
+# The nets' memory grows with the square of the working size; above this it outgrows a laptop (they ship at 128).
 _MAX_WORKING_SIZE = 2048
 
 
