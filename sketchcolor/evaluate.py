@@ -38,6 +38,7 @@ from skimage.color import rgb2lab
 from sketchcolor import baselines, metrics
 from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import ConfigError, DataError, SketchcolorError
+from sketchcolor.hints import color_hex
 from sketchcolor.models.configs import parse_overrides
 from sketchcolor.regions import LINE_THRESHOLD
 
@@ -475,7 +476,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                     seconds = time.perf_counter() - t0
                     record = {"id": picture.id, "task": task, "n_hints": n_hints, "hints_used": len(hints),
                               "method": method, **metrics.all_metrics(rgb_u8, picture.color_u8), "sec": seconds,
-                              "hints": [[h.x, h.y, "#%02x%02x%02x" % tuple(h.color)] for h in hints]}
+                              "hints": [[h.x, h.y, color_hex(h.color)] for h in hints]}
                     records.append(record)
                     if shown and method != "identity":
                         tiles.append((method, rgb_u8))

@@ -41,7 +41,7 @@ from PIL import Image, ImageDraw
 from sketchcolor.atomic import atomic_path
 from sketchcolor.errors import ConfigError, ImageError
 from sketchcolor.hints import color_hex
-from sketchcolor.regions import LINE_THRESHOLD
+from sketchcolor.regions import LINE_THRESHOLD, nearest_region_index
 
 if TYPE_CHECKING:
     from sketchcolor.pipeline import ColorizeResult
@@ -124,17 +124,14 @@ def _cropped(name: str, rgb_u8: np.ndarray, mask: np.ndarray, **kwargs) -> Layer
 def closed_gaps_mask(labels: np.ndarray) -> np.ndarray:
     """bool (H, W): pixels on a border between two regions (labels > 0) that no line separates, i.e. where the
     segmentation closed a gap in the lines or cut an open shape from the page."""
+    above, below, left, right = labels[:-1], labels[1:], labels[:, :-1], labels[:, 1:]
+    vertical = (above != below) & (above > 0) & (below > 0)
+    horizontal = (left != right) & (left > 0) & (right > 0)
     out = np.zeros(labels.shape, bool)
-    for axis in (0, 1):
-        a = labels[:-1] if axis == 0 else labels[:, :-1]
-        b = labels[1:] if axis == 0 else labels[:, 1:]
-        border = (a != b) & (a > 0) & (b > 0)
-        if axis == 0:
-            out[:-1] |= border
-            out[1:] |= border
-        else:
-            out[:, :-1] |= border
-            out[:, 1:] |= border
+    out[:-1] |= vertical
+    out[1:] |= vertical
+    out[:, :-1] |= horizontal
+    out[:, 1:] |= horizontal
     return out
 
 
@@ -148,10 +145,9 @@ def _shading_layer(result: ColorizeResult) -> Layer:
     lines = np.asarray(result.lines.convert("L")) < LINE_THRESHOLD
     if lines.any() and not lines.all():
         band = ndimage.distance_transform_edt(~lines) <= max(2.0, 0.012 * max(lines.shape))
-        if not band.all():
-            indices = np.empty((2, *band.shape), np.int32)
-            ndimage.distance_transform_edt(band, return_distances=False, return_indices=True, indices=indices)
-            shading_u8 = shading_u8[indices[0], indices[1]]
+        nearest = nearest_region_index((~band).astype(np.int32))  # None when the band covers all
+        if nearest is not None:
+            shading_u8 = shading_u8.ravel()[nearest]
     return Layer("shading", _rgba(np.repeat(shading_u8[..., None], 3, axis=2)), blend="multiply", visible=False)
 
 
@@ -165,10 +161,8 @@ def _hints_layer(result: ColorizeResult, width: int, height: int) -> Layer:
         ring = max(1, round(r / 4))
         draw.ellipse([hint.x - r, hint.y - r, hint.x + r, hint.y + r], fill=(*hint.color, 255),
                      outline=(*_RING_RGB, 255), width=ring)
-    box = canvas.getbbox()
-    if box is None:
-        return Layer("hints", Image.new("RGBA", (1, 1), (0, 0, 0, 0)), visible=False)
-    return Layer("hints", canvas.crop(box), visible=False, left=box[0], top=box[1])
+    rgba = np.asarray(canvas)
+    return _cropped("hints", rgba[..., :3], rgba[..., 3] > 0, visible=False)  # drawn without antialiasing: 0 or 255
 
 
 def _by_color(flat_u8: np.ndarray, paper: np.ndarray) -> LayerGroup:

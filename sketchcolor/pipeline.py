@@ -401,6 +401,10 @@ class Colorizer:
             return float(given)
         return self.temperature if self.temperature is not None else self.config.temperature(mode)
 
+    def _require_color_net(self) -> None:
+        if self.color is None:
+            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
+
     def _multiple(self) -> int:
         nets = [m for m in (self.inversion, self.color) if m is not None]
         return int(np.lcm.reduce([int(m.size_multiple) for m in nets])) if nets else 1
@@ -435,8 +439,7 @@ class Colorizer:
         """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
         from sketchcolor.regions import propagate_values
 
-        if self.color is None:
-            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
+        self._require_color_net()
         height, width = gray_full.shape
         h, w, h_pad, w_pad = _working_shape(height, width, self.working_size, self._multiple())
         gray_small = self._resize_small(gray_full, h, w)
@@ -787,8 +790,7 @@ class Colorizer:
         """The model's ``k`` most probable colors at pixel (x, y) of ``image``, as ("#rrggbb", probability);
         ``k`` from 1 to the number of color classes."""
         self._check_args(mode, "net", temperature)
-        if self.color is None:
-            raise CheckpointError("this checkpoint has no color net; load a checkpoint that holds one")
+        self._require_color_net()
         classes = int(self.color.bins.shape[0])
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= classes:
             raise ConfigError(f"k must be a whole number from 1 to {classes} (the color classes), got {k!r}")
