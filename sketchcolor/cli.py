@@ -70,7 +70,7 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
                    help="with --layers: a hidden group with one layer per flat color")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="set a pipeline setting, e.g. --set pocket_l=0 or --set decode_sketch=mean (repeatable; "
+                   help="set a pipeline setting, e.g. --set gap_closing=0.02 or --set decode_sketch=mean (repeatable; "
                         "the keys of sketchcolor.pipeline.PipelineConfig)")
 
 

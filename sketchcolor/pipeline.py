@@ -54,8 +54,8 @@ class PipelineConfig:
     ``config.json`` (``"pipeline"``) set them.
 
     working_size: long side (px) the nets run at.
-    gap_closing: gaps in the lines up to about twice this fraction of the long side are closed (0: none, and no
-        pockets), so a fill stops at a broken outline.
+    gap_closing: gaps in the lines up to about twice this fraction of the long side are closed (0: none), so a
+        fill stops at a broken outline and the page at an open one.
     temperature_sketch / temperature_gray: decoding temperature per mode (lower is more vivid); grayscale pictures
         decode more vividly, or they wash out.
     decode_sketch / decode_gray: how a region without hints gets its color: "pixel" (each pixel's own annealed
@@ -64,8 +64,6 @@ class PipelineConfig:
     hint_fill: a region holding a hint takes the hint's color flat (the net drifts from it in large regions).
     carry_lines: line and edge pixels take the color beside them (else the multiplied line darkens twice).
     white_page: the page stays white unless a hint lands on it.
-    pocket_l: a pocket of the page inside the lines' hull is colored when its mean estimated L is below this (the
-        estimate shades shapes the lines leave open); 0 colors none.
     shading: line art keeps the estimate's shading inside each region (default: one tone, the estimate's soft,
         blotchy shading at working size averaged out).
     """
@@ -79,7 +77,6 @@ class PipelineConfig:
     hint_fill: bool = True
     carry_lines: bool = True
     white_page: bool = True
-    pocket_l: float = 85.0
     shading: bool = False
 
     def __post_init__(self) -> None:
@@ -88,26 +85,22 @@ class PipelineConfig:
             value = getattr(self, name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
-        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l"):
+        for name in ("gap_closing", "temperature_sketch", "temperature_gray"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
             setattr(self, name, float(value))
         if not 32 <= self.working_size <= _MAX_WORKING_SIZE:
             raise ConfigError(f"working_size must be between 32 and {_MAX_WORKING_SIZE} pixels, got {self.working_size}")
-        if not 0 <= self.gap_closing <= 0.1:
-            raise ConfigError(f"gap_closing must be between 0 and 0.1 (a fraction of the long side), got "
-                              f"{self.gap_closing}")
+        _check_gap_closing(self.gap_closing)
         for name in ("temperature_sketch", "temperature_gray"):
             _check_temperature(getattr(self, name), name)
         for name in ("decode_sketch", "decode_gray"):
             if getattr(self, name) not in REGION_DECODES:
                 raise ConfigError(f"{name} {getattr(self, name)!r} is unknown; allowed: {', '.join(REGION_DECODES)}")
-        if not 0 <= self.pocket_l <= 100:
-            raise ConfigError(f"pocket_l must be between 0 and 100 (CIE L), got {self.pocket_l}")
 
     def with_overrides(self, overrides: dict[str, Any]) -> "PipelineConfig":
-        """A copy with ``overrides`` (``{"pocket_l": 0, ...}``, e.g. from ``--set``) applied; unknown keys and bad
+        """A copy with ``overrides`` (``{"gap_closing": 0, ...}``, e.g. from ``--set``) applied; unknown keys and bad
         values raise :class:`ConfigError` naming what is allowed."""
         from sketchcolor.models.configs import apply_overrides, from_dict, to_dict
 
@@ -120,6 +113,12 @@ class PipelineConfig:
         return self.decode_sketch if mode == "sketch" else self.decode_gray
 
 
+def _check_gap_closing(gap: Any) -> None:
+    """A gap closing size is a fraction of the long side in [0, 0.1] (ConfigError otherwise)."""
+    if isinstance(gap, bool) or not isinstance(gap, (int, float)) or not math.isfinite(gap) or not 0 <= gap <= 0.1:
+        raise ConfigError(f"gap_closing must be a number between 0 and 0.1 (a fraction of the long side), got {gap!r}")
+
+
 def _check_temperature(temperature: Any, name: str = "temperature") -> None:
     """A decoding temperature is a number in (0, 10] (ConfigError otherwise; None means "the default")."""
     if temperature is None:
@@ -130,11 +129,26 @@ def _check_temperature(temperature: Any, name: str = "temperature") -> None:
         raise ConfigError(f"{name} must be in (0, 10], got {temperature}")
 
 
+@dataclass
+class _Prepared:
+    """A loaded picture: ``gray`` is what the regions and nets see (line art: the paper removed, ink stretched,
+    :func:`~sketchcolor.paper.clean_page`; gray: the input's gray), ``lines`` the artist's lines on white (line art
+    only) for the line layer and the output."""
+
+    rgb: Image.Image
+    gray: np.ndarray
+    lines: np.ndarray | None
+    hints: list[Hint]
+    mode: str
+
+
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
 # Pixels at least this light (8-bit gray) count as paper when telling line art from a grayscale picture.
 _MODE_PAPER_LEVEL = 230
 # Line art: 75th percentile of the distance from a non-paper pixel to paper, at 256 px, at most this.
 _STROKE_DEPTH_PX = 6.0
+# Line art seen by the nets at working size: a stroke is at least this share of its darkest pixel's ink.
+_THIN_LINE_INK = 0.75
 # Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
 _STRIP_ROWS = 512
 
@@ -409,33 +423,39 @@ class Colorizer:
         nets = [m for m in (self.inversion, self.color) if m is not None]
         return int(np.lcm.reduce([int(m.size_multiple) for m in nets])) if nets else 1
 
-    def _regions(self, picture_u8: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(labels, hint_labels, page, pockets)`` of a line drawing (:func:`~sketchcolor.regions.line_art_regions`,
-        gaps up to ``2 * gap_closing`` of the long side closed) or a grayscale picture (flat regions, no pockets)."""
-        from sketchcolor.regions import background_mask, gray_regions, line_art_regions
+    def _regions(self, picture_u8: np.ndarray, mode: str, gap_closing: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, page)`` of a line drawing (:func:`~sketchcolor.regions.segment_line_art`, gaps up to
+        ``2 * gap_closing`` of the long side closed) or of a grayscale picture (flat regions)."""
+        from sketchcolor.regions import background_mask, gray_regions, segment_line_art
 
         if mode == "sketch":
-            return line_art_regions(picture_u8, gap_radius=self.gap_closing * max(picture_u8.shape))
+            segmentation = segment_line_art(picture_u8, gap_radius=gap_closing * max(picture_u8.shape))
+            return segmentation.labels, segmentation.page
         labels = gray_regions(picture_u8)
-        return labels, labels, background_mask(labels, picture_u8), np.zeros(labels.shape, np.int32)
+        return labels, background_mask(labels, picture_u8)
 
     def _resize_small(self, gray_full: np.ndarray, h: int, w: int) -> np.ndarray:
         """(H, W) uint8 -> (h, w) uint8 with area averaging (thin lines turn gray rather than vanish)."""
         resample = Image.BOX if h < gray_full.shape[0] else Image.BILINEAR
         return np.array(Image.fromarray(gray_full).resize((w, h), resample))
 
-    def _prepare(self, image: Any, hints: Sequence[Hint | str | dict] | None, mode: str):
+    def _prepare(self, image: Any, hints: Sequence[Hint | str | dict] | None, mode: str) -> "_Prepared":
+        from sketchcolor.paper import clean_page
+
         rgb_img = load_image(image, max_pixels=self.max_pixels)
         width, height = rgb_img.size
         hint_list = _coerce_hints(hints)
         validate_hints(hint_list, width, height)
         gray_full = np.array(rgb_img.convert("L"))
-        resolved = detect_mode(gray_full) if mode == "auto" else mode
-        return rgb_img, gray_full, hint_list, resolved
+        clean = clean_page(np.asarray(rgb_img)) if mode != "gray" else None
+        resolved = detect_mode(clean.gray) if mode == "auto" else mode
+        if resolved == "gray":
+            return _Prepared(rgb_img, gray_full, None, hint_list, resolved)
+        return _Prepared(rgb_img, clean.gray, clean.lines, hint_list, resolved)
 
     @torch.inference_mode()
     def _net_small(self, gray_full: np.ndarray, lab_l_full: torch.Tensor | None, hint_list: list[Hint], mode: str,
-                   temperature: float, want_logits: bool = False):
+                   temperature: float, gap_closing: float, want_logits: bool = False):
         """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
         from sketchcolor.regions import propagate_values
 
@@ -447,17 +467,23 @@ class Colorizer:
         if mode == "sketch":
             if self.inversion is None:
                 raise CheckpointError("this checkpoint has no inversion net, so it cannot color line art; use mode 'gray'")
+            line_min = gray_small
+            if h < height:
+                # Regions come from a darkest-pixel reduction so thin strokes stay closed boundaries at working size,
+                # and the nets see thin strokes at least as dark as _THIN_LINE_INK of it (area averaging fades them).
+                darkness = torch.from_numpy(255 - gray_full).float()[None, None]
+                line_min = 255 - F.adaptive_max_pool2d(darkness, (h, w))[0, 0].round().to(torch.uint8).numpy()
+                faded = (255 - _THIN_LINE_INK * (255 - line_min.astype(np.float32))).round().astype(np.uint8)
+                gray_small = np.minimum(gray_small, faded)
             l_small = self._estimate_small(gray_small, h_pad, w_pad)
-            # Regions come from a darkest-pixel reduction so thin strokes stay closed boundaries at working size.
-            darkness = torch.from_numpy(255 - gray_full).float()[None, None]
-            line_min = 255 - F.adaptive_max_pool2d(darkness, (h, w))[0, 0].round().to(torch.uint8).numpy()
-            labels, hint_labels, _, _ = self._regions(line_min if h < height else gray_small, mode)
+            labels, _ = self._regions(line_min, mode, gap_closing)
         else:
             # The input's own L at working size (area-averaged L, not L of averaged gray).
             l_small = F.interpolate(lab_l_full[None, None], size=(h, w), mode="area")[0, 0]
-            labels, hint_labels, _, _ = self._regions(gray_small, mode)
+            labels, _ = self._regions(gray_small, mode, gap_closing)
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
-        fill_ab, fill_mask = propagate_values(hint_labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0)
+        fill_ab, fill_mask = propagate_values(labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0,
+                                              split=mode != "sketch")
 
         def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
             return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
@@ -555,6 +581,7 @@ class Colorizer:
         cleanup: bool = False,
         method: str = "net",
         shading: bool | None = None,
+        gap_closing: float | None = None,
     ) -> ColorizeResult:
         """Color ``image`` (PIL image, path, bytes or numpy array; any size), following ``hints``.
 
@@ -567,26 +594,31 @@ class Colorizer:
         (each closed region of line art takes its hint's color).
         shading: line art: keep the lightness estimate's shading inside each region (default: the config's, one
         tone per region, the estimate's mean over it).
+        gap_closing: close gaps in the lines up to about twice this fraction of the long side (0 to 0.1; default:
+        the config's).
         """
         start = time.perf_counter()
         self._check_args(mode, method, temperature)
         for name, flag in (("cleanup", cleanup), ("shading", shading)):
             if flag is not None and not isinstance(flag, (bool, np.bool_)):
                 raise ConfigError(f"{name} must be true or false, got {flag!r}")
-        rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
+        if gap_closing is not None:
+            _check_gap_closing(gap_closing)
+        gap = self.config.gap_closing if gap_closing is None else float(gap_closing)
+        page = self._prepare(image, hints, mode)
         if method == "net":
-            result = self._colorize_net(rgb_img, gray_full, hint_list, resolved,
-                                        self._temperature(temperature, resolved), cleanup,
-                                        self.config.shading if shading is None else bool(shading))
+            result = self._colorize_net(page, self._temperature(temperature, page.mode), cleanup,
+                                        self.config.shading if shading is None else bool(shading), gap)
         else:
-            result = self._colorize_classical(gray_full, hint_list, resolved, method)
+            result = self._colorize_classical(page, method)
         result.seconds = time.perf_counter() - start
         return result
 
-    def _colorize_classical(self, gray_full: np.ndarray, hint_list: list[Hint], mode: str, method: str) -> ColorizeResult:
+    def _colorize_classical(self, page: "_Prepared", method: str) -> ColorizeResult:
         from sketchcolor.classical import levin_colorize, multiply_lines, regionfill
 
-        page = labels = None
+        gray_full, hint_list, mode = page.gray, page.hints, page.mode
+        paper = labels = None
         if method == "levin":
             if mode != "gray":
                 raise ConfigError("method 'levin' colors grayscale pictures; use mode 'gray' or method 'regionfill' for line art")
@@ -597,66 +629,58 @@ class Colorizer:
             if mode != "sketch":
                 raise ConfigError("method 'regionfill' colors line art; use mode 'sketch' or method 'levin' for grayscale")
             fill_u8, filled, labels = regionfill(gray_full, hint_list)
-            rgb_u8 = multiply_lines(fill_u8, gray_full)
-            colors, page = Image.fromarray(fill_u8, "RGB"), (labels > 0) & ~filled
-            lines = Image.fromarray(gray_full)
+            rgb_u8 = multiply_lines(fill_u8, page.lines)
+            colors, paper = Image.fromarray(fill_u8, "RGB"), (labels > 0) & ~filled
+            lines = Image.fromarray(page.lines)
         image = Image.fromarray(rgb_u8, "RGB")
         l_full = self._l_full(Image.fromarray(gray_full).convert("RGB"))
         return ColorizeResult(image=image, mode=mode, l_estimate=_l_to_u8(l_full), flat=colors.copy(),
-                              lines=lines, hints=hint_list, colors=colors, page=page, labels=labels)
+                              lines=lines, hints=hint_list, colors=colors, page=paper, labels=labels)
 
-    def _colorize_net(self, rgb_img: Image.Image, gray_full: np.ndarray, hint_list: list[Hint], mode: str,
-                      temperature: float, cleanup: bool, shading: bool = False) -> ColorizeResult:
-        height, width = gray_full.shape
-        lab_l_full = None
-        if mode == "gray":
-            # L of the input itself; a color input is thereby converted to gray first.
-            lab_l_full = self._l_full(rgb_img)
-        small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature)
-        l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if mode == "sketch" else lab_l_full
-        ab_full = self._upsample(small["ab_small"].cpu(), height, width)
-
-        # Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
-        labels, hint_labels, page, pockets = self._regions(gray_full, mode)
-        if pockets.any():
-            # A pocket of the page inside the lines' hull is an open shape when the estimate is dark enough. Its L
-            # is the pocket's mean estimate: the estimate fades out towards the open side, a flat tone does not.
-            pocket_l = region_mean(l_full.numpy()[None], pockets)[0]
-            shape = (pockets > 0) & (pocket_l < self.config.pocket_l)
-            page &= ~shape
-            l_full = torch.where(torch.from_numpy(shape), torch.from_numpy(pocket_l), l_full)
+    def _colorize_net(self, page: "_Prepared", temperature: float, cleanup: bool, shading: bool,
+                      gap_closing: float) -> ColorizeResult:
+        """The pipeline's steps in order; each rule's setting is in :class:`PipelineConfig`, its measurement in the
+        model card."""
+        gray_full, hint_list, mode, cfg = page.gray, page.hints, page.mode, self.config
         sketch = mode == "sketch"
+        height, width = gray_full.shape
+        # 1. Lightness: line art's from the inversion net; a grayscale picture keeps its own L, exactly.
+        lab_l_full = None if sketch else self._l_full(page.rgb)
+        # 2. The nets at working size: the estimate, and color for the regions without hints.
+        small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature, gap_closing)
+        l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if sketch else lab_l_full
+        ab_full = self._upsample(small["ab_small"].cpu(), height, width)
+        # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
+        labels, paper = self._regions(gray_full, mode, gap_closing)
         l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
-            # One tone per region, the mean of the estimate over it: the estimate's shading at working size is
-            # soft and blotchy.
+            # 4. One tone per region, the estimate's mean over it: its shading at working size is soft and blotchy.
             l_full = torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0])
-        cfg = self.config
         hinted_t = torch.zeros((height, width), dtype=torch.bool)
         if cfg.hint_fill:
-            # Sketch: hinted regions take the hint's L too (the estimate cannot know it); gray keeps the input's L.
-            l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, hint_labels, hint_list,
-                                                                 with_l=sketch)
-        page &= ~hinted_t.numpy()
+            # 5. A hinted region takes its hint's color flat (sketch: its L too, which the estimate cannot know).
+            l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, labels, hint_list, with_l=sketch)
+        paper &= ~hinted_t.numpy()
         if cfg.white_page:
-            page_t = torch.from_numpy(page)
-            ab_full[:, page_t] = 0.0  # the white page stays white unless a hint lands on it
+            # 6. The paper stays white unless a hint lands on it.
+            paper_t = torch.from_numpy(paper)
+            ab_full[:, paper_t] = 0.0
             if sketch:
-                l_full[page_t] = 100.0
+                l_full[paper_t] = 100.0
         if cfg.carry_lines:
-            # Lines (sketch) and edges (gray) take the color of the region beside them; gray keeps the input's L.
-            l_full, ab_full, page = self._carry_under_lines(l_full, ab_full, page, labels, with_l=sketch)
-        # Hinted regions already follow their hints (split between several hints by nearness): they stay as they are.
+            # 7. Lines (sketch) and edges (gray) take the color beside them, else a multiplied line darkens twice.
+            l_full, ab_full, paper = self._carry_under_lines(l_full, ab_full, paper, labels, with_l=sketch)
+        # 8. Flats: one color per region (hinted regions already follow their hints).
         flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
         if cleanup:
             ab_full = flat_ab
-        rgb_u8, colors_u8 = self._recombine(l_full, ab_full, gray_full if mode == "sketch" else None)
+        # 9. Recombine at full resolution, the artist's own lines multiplied back.
+        rgb_u8, colors_u8 = self._recombine(l_full, ab_full, page.lines if sketch else None)
         del ab_full
-        # Flat colors: one Lab color per region (mean L too), lines and shading removed.
         flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
         flat_u8, _ = self._recombine(flat_l, flat_ab, None)
         shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
-        lines = Image.fromarray(gray_full) if mode == "sketch" else Image.new("L", (width, height), 255)
+        lines = Image.fromarray(page.lines) if sketch else Image.new("L", (width, height), 255)
         return ColorizeResult(
             image=Image.fromarray(rgb_u8, "RGB"),
             mode=mode,
@@ -666,7 +690,7 @@ class Colorizer:
             hints=hint_list,
             colors=Image.fromarray(colors_u8, "RGB"),
             shading=Image.fromarray(shading_u8, "L"),
-            page=page,
+            page=paper,
             labels=labels,
         )
 
@@ -693,7 +717,7 @@ class Colorizer:
             x, y = min(width - 1, int(hint.x)), min(height - 1, int(hint.y))
             plane[:, y, x] = C.rgb_u8_to_lab_np(np.array([[hint.color]], np.uint8))[0, 0, first:]
             mask[y, x] = True
-        fill, filled = propagate_values(labels, plane, mask)
+        fill, filled = propagate_values(labels, plane, mask, split=not with_l)
         inside = torch.from_numpy(filled > 0)
         fill_t = torch.from_numpy(fill)
         if with_l:
@@ -762,7 +786,7 @@ class Colorizer:
         size: PIL "L" holding CIE L × 2.55 (the scale of ``ColorizeResult.l_estimate``)."""
         if self.inversion is None:
             raise CheckpointError("this checkpoint has no inversion net, so it cannot estimate the lightness of line art")
-        gray_full = np.array(load_image(image, max_pixels=self.max_pixels).convert("L"))
+        gray_full = self._prepare(image, None, "sketch").gray
         height, width = gray_full.shape
         h, w, h_pad, w_pad = _working_shape(height, width, self.working_size, self._multiple())
         l_small = self._estimate_small(self._resize_small(gray_full, h, w), h_pad, w_pad)
@@ -794,12 +818,13 @@ class Colorizer:
         classes = int(self.color.bins.shape[0])
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= classes:
             raise ConfigError(f"k must be a whole number from 1 to {classes} (the color classes), got {k!r}")
-        rgb_img, gray_full, hint_list, resolved = self._prepare(image, hints, mode)
-        temperature = self._temperature(temperature, resolved)
-        height, width = gray_full.shape
+        page = self._prepare(image, hints, mode)
+        temperature = self._temperature(temperature, page.mode)
+        height, width = page.gray.shape
         validate_hints([Hint(x=x, y=y, color=(0, 0, 0))], width, height)
-        lab_l_full = self._l_full(rgb_img) if resolved == "gray" else None
-        small = self._net_small(gray_full, lab_l_full, hint_list, resolved, temperature, want_logits=True)
+        lab_l_full = self._l_full(page.rgb) if page.mode == "gray" else None
+        small = self._net_small(page.gray, lab_l_full, page.hints, page.mode, temperature, self.config.gap_closing,
+                                want_logits=True)
         h, w = small["l_small"].shape
         # Pixel centre to pixel centre, the mapping rasterize_hints uses.
         xs = min(w - 1, max(0, round((x + 0.5) * w / width - 0.5)))

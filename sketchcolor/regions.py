@@ -15,12 +15,14 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
   (``level_step``); 4-connected components smaller than ``min_size`` pixels become 0.
 - gaps (:func:`close_gaps`): a region that leaks through a narrow gap in the lines is split where the lines,
   thickened by a radius, would close it.
-- line art as colored (:func:`line_art_regions`): gaps closed, the page, and pockets of the page inside the
-  convex hull of the lines (:func:`convex_hull_mask`), which may be shapes the lines leave open.
-- the page (:func:`background_mask`): regions touching the picture border that are mostly page white
-  (:data:`PAGE_WHITE`).
+- line art as colored (:func:`segment_line_art`): gaps closed, specks merged into the lines, and the page — the
+  paper connected to the picture's border through gaps wider than the closing size. Every border of a region
+  follows a line or runs across a closed gap.
+- the page of a grayscale picture (:func:`background_mask`): regions touching the picture border that are
+  mostly page white (:data:`PAGE_WHITE`).
 - propagation (:func:`propagate_values`): every region holding at least one hint pixel takes, at each of its
-  pixels, the value (hint colors, any channels) of the nearest (Euclidean) hint pixel inside the same region;
+  pixels, the value (hint colors, any channels) of the nearest (Euclidean) hint pixel inside the same region, or
+  with ``split=False`` the value most of its hint pixels hold (a bucket fill: no edge that no line drew);
   regions without hints and label 0 stay 0 with mask 0.
 - lines (:func:`nearest_region_index`): every label-0 pixel points at the nearest (Euclidean) labelled pixel, so
   the colors of the regions on either side of a line can be carried under it.
@@ -29,6 +31,8 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -81,27 +85,12 @@ def label_regions(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.nd
     return labels.astype(np.int32, copy=False)
 
 
-def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np.ndarray:
-    """Split regions of line art that leak through gaps in the lines no wider than about ``2 * radius`` pixels.
+def _gap_cores(lines: np.ndarray, radius: float, max_side: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cores of the regions that thickening the lines by ``radius`` leaves, and which of them touch the border.
 
-    Line art is rarely closed: a hair stroke that stops short of the face outline joins the face to the page,
-    and a region fill (or the white page) then floods both. Here the lines are thickened by ``radius`` (a
-    Euclidean disk), the thickened picture is labelled, and every pixel of an original region takes, besides its
-    own label, the label of the nearest thickened region. Regions are only ever split, never merged: two pixels
-    share a label afterwards only if they shared one before.
-
-    Args:
-        labels: int (H, W) labels from :func:`label_regions` (0 = line).
-        radius: thickening in pixels; ``<= 0`` returns ``labels`` unchanged.
-        max_side: pictures with a longer side are closed on a grid of blocks that brings it to at most this.
-
-    Returns:
-        int32 (H, W): 0 on the lines, 1..K for the split regions (in order of first appearance by label).
+    Returns ``(nearest, on_border)``: int32 (H, W) the core nearest to every pixel (1..K), bool (K + 1,) True for
+    cores reaching the picture's border; None when no core is left (the radius closes everything).
     """
-    labels = _check_plane(labels, "labels")
-    lines = labels == 0
-    if radius <= 0 or not lines.any() or lines.all():
-        return labels.astype(np.int32, copy=False)
     # Large pictures are closed on a coarser grid (a block is line when any of its pixels is): the gaps are
     # many pixels wide there, and two distance transforms at full size would cost seconds at 4096².
     factor = max(1, -(-max(lines.shape) // max_side))
@@ -112,23 +101,30 @@ def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np
         padded[:height, :width] = lines
         coarse = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3))
     thick = ndimage.distance_transform_edt(~coarse) <= radius / factor
-    closed, count = ndimage.label(~thick, structure=_FOUR_CONNECTED)
-    # A crevice that thickening pinches off (between an ear and a head) is no region of its own: components
-    # smaller than a disk of the radius go back to the band, else their nearest-region cells reach out of the
-    # crevice along the outline as thin spikes.
-    sizes = np.bincount(closed.ravel(), minlength=count + 1)
-    keep = sizes >= max(4.0, np.pi * (radius / factor) ** 2)
-    closed = _relabel_consecutive(closed, keep)
-    count = int(closed.max())
+    cores, count = ndimage.label(~thick, structure=_FOUR_CONNECTED)
+    # A crevice that thickening pinches off (between an ear and a head) is no region of its own: cores smaller
+    # than a disk of the radius go back to the band, else their cells reach out of the crevice as thin spikes.
+    sizes = np.bincount(cores.ravel(), minlength=count + 1)
+    cores = _relabel_consecutive(cores, sizes >= max(4.0, np.pi * (radius / factor) ** 2))
+    count = int(cores.max())
     if count == 0:
-        return labels.astype(np.int32, copy=False)
-    nearest = closed.ravel()[nearest_region_index(closed)]  # thickened region nearest to every pixel
-    del thick, closed
+        return None
+    on_border = np.zeros(count + 1, dtype=bool)
+    for edge in (cores[0], cores[-1], cores[:, 0], cores[:, -1]):
+        on_border[edge] = True
+    on_border[0] = False
+    nearest = cores.ravel()[nearest_region_index(cores)].reshape(cores.shape)
     if factor > 1:
         nearest = np.repeat(np.repeat(nearest, factor, axis=0), factor, axis=1)[: lines.shape[0], : lines.shape[1]]
-    key = labels.astype(np.int64) * (count + 1) + nearest
-    key[lines] = 0
-    size = (int(labels.max()) + 1) * (count + 1)
+    return nearest.astype(np.int32, copy=False), on_border
+
+
+def _split(labels: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Regions of ``labels`` (0 stays 0) split by the labels ``by``: int32 1..K in order of (label, by)."""
+    count = int(by.max()) + 1
+    key = labels.astype(np.int64) * count + by
+    key[labels == 0] = 0
+    size = (int(labels.max()) + 1) * count
     if size <= 4 * key.size:  # dense table: linear time
         return _relabel_consecutive(key, np.bincount(key.ravel(), minlength=size) > 0)
     values, inverse = np.unique(key, return_inverse=True)
@@ -136,88 +132,93 @@ def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np
     return out if values[0] == 0 else out + 1
 
 
-def convex_hull_mask(mask: np.ndarray) -> np.ndarray:
-    """bool (H, W): the filled convex hull of the True pixels of ``mask`` (all False without any; the pixels
-    themselves when they lie on one straight line)."""
-    from PIL import Image, ImageDraw
-    from scipy.spatial import ConvexHull, QhullError
+def close_gaps(labels: np.ndarray, radius: float, *, max_side: int = 1024) -> np.ndarray:
+    """Split regions of line art that leak through gaps in the lines no wider than about ``2 * radius`` pixels.
 
-    mask = np.asarray(_check_plane(mask, "mask"), dtype=bool)
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
-        return np.zeros(mask.shape, dtype=bool)
-    # The leftmost and rightmost pixel of every row hold all the hull's vertices (nonzero is in row order).
-    rows = np.unique(ys)
-    first = np.searchsorted(ys, rows)
-    last = np.searchsorted(ys, rows, side="right") - 1
-    points = np.concatenate([np.stack([xs[first], rows], 1), np.stack([xs[last], rows], 1)]).astype(np.float64)
-    try:
-        vertices = ConvexHull(points).vertices
-    except QhullError:  # fewer than three points, or all on one line
-        return mask.copy()
-    canvas = Image.new("1", (mask.shape[1], mask.shape[0]), 0)
-    ImageDraw.Draw(canvas).polygon([(points[i, 0], points[i, 1]) for i in vertices], fill=1, outline=1)
-    return np.array(canvas, dtype=bool)
-
-
-def split_by_mask(labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Split every region into its pixels inside ``mask`` and those outside (one new label each, 0 stays 0).
+    Line art is rarely closed: a hair stroke that stops short of the face outline joins the face to the page,
+    and a region fill (or the white page) then floods both. Here the lines are thickened by ``radius`` (a
+    Euclidean disk), the thickened picture is labelled, and every pixel of an original region takes, besides its
+    own label, the label of the nearest thickened region. Regions are only ever split, never merged: two pixels
+    share a label afterwards only if they shared one before. The cut between two parts runs across the gap, from
+    line end to line end.
 
     Args:
-        labels: int (H, W) region labels; mask: bool (H, W).
+        labels: int (H, W) labels from :func:`label_regions` (0 = line).
+        radius: thickening in pixels; ``<= 0`` returns ``labels`` unchanged.
+        max_side: pictures with a longer side are closed on a grid of blocks that brings it to at most this.
 
     Returns:
-        int32 (H, W) labels 1..K in order of (label, in mask).
+        int32 (H, W): 0 on the lines, 1..K for the split regions.
     """
     labels = _check_plane(labels, "labels")
-    mask = np.asarray(mask, dtype=bool)
-    if mask.shape != labels.shape:
-        raise ImageError(f"mask of shape {mask.shape} does not match labels of shape {labels.shape}")
-    key = labels.astype(np.int64) * 2 + mask
-    key[labels == 0] = 0
-    used = np.bincount(key.ravel(), minlength=2 * (int(labels.max()) + 1)) > 0
-    return _relabel_consecutive(key, used)
+    lines = labels == 0
+    if radius <= 0 or not lines.any() or lines.all():
+        return labels.astype(np.int32, copy=False)
+    cores = _gap_cores(lines, radius, max_side)
+    if cores is None:
+        return labels.astype(np.int32, copy=False)
+    return _split(labels, cores[0])
 
 
-def line_art_regions(
-    line_u8: np.ndarray, *, gap_radius: float | None = None, threshold: int = LINE_THRESHOLD
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The regions of a line drawing that coloring works with: ``(labels, hint_labels, page, pockets)``.
+@dataclass
+class Segmentation:
+    """The regions of a line drawing that coloring works with (:func:`segment_line_art`).
 
-    ``gap_radius`` in pixels; ``None`` means :data:`GAP_CLOSING` of the long side, the pipeline's default.
-
-    - ``labels`` (int32 (H, W), 0 on lines): the regions that get one color each. The closed regions of
-      :func:`label_regions`, split where a gap of at most about ``2 * gap_radius`` pixels leaks into the
-      page (:func:`close_gaps`), so the page stops at such gaps, and with every pocket a region of its own.
-    - ``hint_labels``: the regions a hint fills. A hint fills all of its closed region that is not page (a hair
-      stroke that stops short of the face outline should not keep a hint from the rest of the face); the page
-      parts of that region stay apart and each pocket is a region of its own.
-    - ``page`` (bool): the white page, :func:`background_mask` of ``labels`` (pockets included).
-    - ``pockets`` (int32, 0 elsewhere): the 4-connected parts of the page inside the convex hull of the lines
-      that are at least ``gap_radius`` thick somewhere (not the slivers along a rounded outline). They may be
-      shapes the lines leave open (a bust cut off at the bottom) rather than page, which only an estimate of the
-      picture's lightness can tell. All zero when ``gap_radius <= 0``.
+    labels: int32 (H, W), 0 on lines and on specks too small to color; 1..K the regions, each colored as one:
+        closed regions split where a gap in the lines is closed. A hint fills its region and stops there.
+    page: bool (H, W), the paper: the regions connected to the picture's border through gaps wider than the
+        closing size. It stays white unless a hint lands on it.
     """
-    closed = label_regions(line_u8, threshold)
+
+    labels: np.ndarray
+    page: np.ndarray
+
+
+def segment_line_art(
+    line_u8: np.ndarray,
+    *,
+    gap_radius: float | None = None,
+    threshold: int = LINE_THRESHOLD,
+    speck: float | None = None,
+    max_side: int = 1024,
+) -> Segmentation:
+    """Segment a line drawing (black lines on white; see :mod:`sketchcolor.paper` for real paper) for coloring.
+
+    - Lines are pixels at or below ``threshold``; the rest splits into 4-connected closed regions.
+    - Gaps up to about ``2 * gap_radius`` pixels are closed (:func:`close_gaps`); ``None`` means
+      :data:`GAP_CLOSING` of the long side, ``<= 0`` closes none.
+    - The page is every part of a closed region that touches the border whose nearest core (the region left when
+      the lines are thickened by ``gap_radius``) touches the border too: a shape open through a narrow gap is not
+      page, the paper around the drawing is, and nothing else is (no hull or shape rule).
+    - Regions smaller than ``speck`` pixels (default: ``(0.01 * long side)²``, at least 4) — gaps of hatching,
+      screentone dots, specks between strands — become 0, so they take the color beside them like the lines.
+    """
+    fine = label_regions(line_u8, threshold)
+    lines = fine == 0
+    height, width = fine.shape
     if gap_radius is None:
-        gap_radius = GAP_CLOSING * max(closed.shape)
-    labels = close_gaps(closed, gap_radius)
-    page = background_mask(labels, line_u8)
-    hint_labels = split_by_mask(closed, page)
-    if gap_radius <= 0:  # only closed outlines hold color: no gaps closed, no pockets
-        return labels, hint_labels, page, np.zeros(labels.shape, np.int32)
-    pockets, count = ndimage.label(page & convex_hull_mask(closed == 0), structure=_FOUR_CONNECTED)
-    if count:
-        # Slivers between a rounded outline and the hull's straight edge are page: a pocket must be at least
-        # as thick as the gap radius somewhere (else its mean estimate, dark beside the line, colors it).
-        depth = ndimage.distance_transform_edt(pockets > 0)
-        thickest = ndimage.maximum(depth, pockets, index=np.arange(count + 1))
-        pockets = _relabel_consecutive(pockets, np.asarray(thickest) >= max(2.0, gap_radius))
-    pockets = pockets.astype(np.int32, copy=False)
-    inside = pockets > 0
-    labels = np.where(inside, labels.max() + pockets, labels)
-    hint_labels = np.where(inside, hint_labels.max() + pockets, hint_labels)
-    return labels, hint_labels, page, pockets
+        gap_radius = GAP_CLOSING * max(height, width)
+    if speck is None:
+        speck = max(4.0, (0.01 * max(height, width)) ** 2)
+    # Closed regions that reach the border: only these can be page.
+    border = np.zeros(int(fine.max()) + 1, dtype=bool)
+    for edge in (fine[0], fine[-1], fine[:, 0], fine[:, -1]):
+        border[edge] = True
+    border[0] = False
+    cores = None if gap_radius <= 0 or not lines.any() or lines.all() else _gap_cores(lines, gap_radius, max_side)
+    if cores is None:
+        labels = fine
+        page = border[fine]
+    else:
+        nearest, core_on_border = cores
+        labels = _split(fine, nearest)
+        page = border[fine] & core_on_border[nearest]
+        del nearest
+    sizes = np.bincount(labels.ravel(), minlength=int(labels.max()) + 1)
+    keep = sizes >= speck
+    labels = _relabel_consecutive(labels, keep)
+    page &= labels > 0
+    return Segmentation(labels=labels, page=page)
 
 
 def gray_regions(
@@ -306,13 +307,16 @@ def background_mask(
     return page[labels]
 
 
-def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, *,
+                     split: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Fill each region with the value of its nearest hint pixel inside the region (any number of channels).
 
     Args:
         labels: int (H, W) region labels, 0 = no region.
         values: (C, H, W) float values, read only where ``mask`` is True.
         mask: (H, W) bool, the hint pixels. Hint pixels on label 0 are ignored.
+        split: a region holding hints of different values is split between them by nearness; False gives it the
+            value most of its hint pixels hold (the lowest among equals), as a bucket fill would.
 
     Returns:
         ``(filled (C, H, W) float32, filled_mask (H, W) float32)``: the propagated values (0 outside filled
@@ -357,7 +361,13 @@ def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray) -
     # Regions with hints of different values: nearest hint pixel by Euclidean distance, inside the region's
     # bounding box only (hints of other regions are masked out), so the cost is proportional to those regions.
     mixed = np.flatnonzero(hinted & ~uniform)
-    if mixed.size:
+    if mixed.size and not split:
+        for region in mixed:
+            inside = hint_labels == region
+            found, counts = np.unique(hint_values[:, inside], axis=1, return_counts=True)
+            region_value[:, region] = found[:, np.argmax(counts)]
+        filled.reshape(channels, -1)[:] = region_value[:, flat_labels]
+    elif mixed.size:
         slices = ndimage.find_objects(labels)
         for region in mixed:
             box = slices[region - 1]

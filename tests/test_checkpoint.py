@@ -168,7 +168,7 @@ def test_non_finite_weights_are_refused_at_load(tmp_path, tiny_checkpoint):
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["models"]["color"].update(head_width=10**7), r"asks for [\d,]+ M parameters; at most 200 M"),
     (lambda c: c.update(working_size="big"), "working_size: expected an integer, got 'big'"),
-    (lambda c: c.update(pipeline={"pocket_l": "dark"}), "pocket_l"),
+    (lambda c: c.update(pipeline={"gap_closing": "dark"}), "gap_closing"),
 ])
 def test_configs_that_would_break_or_exhaust_the_machine_are_refused(tmp_path, tiny_checkpoint, edit, message):
     from sketchcolor import Colorizer

@@ -214,7 +214,7 @@ def test_pipeline_settings_from_the_command_line(tmp_path, tiny_checkpoint, caps
     src = tmp_path / "d.png"
     draw_line_art(200, 150).save(src)
     outputs = {}
-    for name, extra in (("plain", []), ("no-page", ["--set", "white_page=false", "--set", "pocket_l=0"])):
+    for name, extra in (("plain", []), ("no-page", ["--set", "white_page=false", "--set", "gap_closing=0"])):
         code, _, err = run_cli(["colorize", src, "-o", tmp_path / f"{name}.png", "--checkpoint", tiny_checkpoint,
                                 "--mode", "sketch", *extra], capsys)
         assert code == 0, err
@@ -272,7 +272,7 @@ def _bad_inputs(tmp_path, ckpt):
         ("by-color-without-layers", [good, "-o", out, *ck, "--flats-by-color"], "--layers"),
         ("unknown-setting", [good, "-o", out, *ck, "--set", "pockets=0"], "unknown config key 'pockets'"),
         ("bad-setting-value", [good, "-o", out, *ck, "--set", "decode_sketch=vote"], "decode_sketch 'vote'"),
-        ("malformed-set", [good, "-o", out, *ck, "--set", "pocket_l"], "expected KEY=VALUE"),
+        ("malformed-set", [good, "-o", out, *ck, "--set", "gap_closing"], "expected KEY=VALUE"),
     ]
     if not torch.cuda.is_available():
         cases.append(("cuda-unavailable", [good, "-o", out, *ck, "--device", "cuda"], "CUDA"))

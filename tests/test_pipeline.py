@@ -158,7 +158,7 @@ def test_bad_devices(tiny_checkpoint, device, message):
 @pytest.mark.parametrize("config, message", [
     ({"working_size": "big"}, "working_size: expected an integer, got 'big'"),
     ({"working_size": 100000}, "working_size must be between 32 and 2048"),
-    ({"pocket_l": 120}, "pocket_l must be between 0 and 100"),
+    ({"gap_closing": 0.5}, "gap_closing must be a number between 0 and 0.1"),
     ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk"),
     ({"temperature_gray": 0}, "temperature_gray must be in"),
     ({"colour": 1}, "unknown config key 'colour'"),
@@ -343,12 +343,21 @@ def test_least_risk_decoding_keeps_the_majority_color(colorizer):
     assert (mean - bins[a]).norm() > 10 and (mean - bins[b]).norm() > 10
 
 
-def test_cleanup_keeps_a_region_split_between_two_hints(colorizer):
+def test_a_region_with_hints_of_two_colors_takes_one_like_a_bucket_fill(colorizer):
     red, blue = (210, 30, 30), (30, 30, 210)
-    hints = [Hint(x=60, y=100, color=red), Hint(x=140, y=100, color=blue)]
-    out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch", cleanup=True).image).astype(int)
-    # Each half keeps its own hint's color instead of the region's average (purple).
-    assert out[100, 60, 0] > out[100, 60, 2] + 100 and out[100, 140, 2] > out[100, 140, 0] + 100
+    hints = [Hint(x=60, y=100, color=red), Hint(x=100, y=60, color=red), Hint(x=140, y=100, color=blue)]
+    out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch").image).astype(int)
+    # No edge that no line drew: the box is red throughout (most of its hints), also beside the blue hint.
+    for y, x in [(100, 60), (100, 140), (150, 150), (50, 50)]:
+        assert out[y, x, 0] > out[y, x, 2] + 100, (y, x, out[y, x])
+
+
+def test_a_gray_region_with_hints_of_two_colors_is_split_between_them(colorizer, gray_picture):
+    red, blue = (210, 30, 30), (30, 30, 210)
+    flat = Image.new("L", (200, 200), 128)
+    hints = [Hint(x=40, y=100, color=red), Hint(x=160, y=100, color=blue)]
+    out = np.asarray(colorizer.colorize(flat, hints=hints, mode="gray").image).astype(int)
+    assert out[100, 40, 0] > out[100, 40, 2] + 30 and out[100, 160, 2] > out[100, 160, 0] + 30
 
 
 def _open_shapes() -> Image.Image:
@@ -365,16 +374,25 @@ def _open_shapes() -> Image.Image:
 
 def test_a_hint_in_a_leaking_shape_does_not_flood_the_page(colorizer):
     red = (210, 30, 30)
-    hints = [Hint(x=55, y=60, color=red), Hint(x=150, y=120, color=red)]  # inside the box, inside the U
-    out = np.asarray(colorizer.colorize(_open_shapes(), hints=hints, mode="sketch").image).astype(int)
-    for y, x in [(60, 40), (60, 75), (120, 130), (170, 170)]:
-        assert out[y, x, 0] > out[y, x, 1] + 100, (y, x, out[y, x])  # the shapes are red
-    for y, x in [(5, 5), (10, 150), (195, 150), (100, 195)]:  # outside the hull of the lines
-        assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])  # the page around them is not
+    out = np.asarray(colorizer.colorize(_open_shapes(), hints=[Hint(x=55, y=60, color=red)], mode="sketch").image)
+    out = out.astype(int)
+    for y, x in [(60, 40), (60, 75), (30, 55)]:
+        assert out[y, x, 0] > out[y, x, 1] + 100, (y, x, out[y, x])  # the box, its gap closed, is red
+    for y, x in [(5, 5), (10, 150), (120, 150), (195, 150), (100, 195)]:
+        assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])  # the page, inside the open U too, is not
 
 
-@pytest.mark.parametrize("estimate, colored", [(40.0, True), (98.0, False)])
-def test_an_open_shape_is_colored_when_the_estimate_is_dark(colorizer, monkeypatch, estimate, colored):
+def test_a_hint_on_the_page_colors_the_page_up_to_the_lines(colorizer):
+    blue = (30, 30, 210)
+    out = np.asarray(colorizer.colorize(_open_shapes(), hints=[Hint(x=150, y=120, color=blue)], mode="sketch").image)
+    out = out.astype(int)
+    for y, x in [(120, 150), (5, 5), (195, 60)]:
+        assert out[y, x, 2] > out[y, x, 0] + 100, (y, x, out[y, x])  # the paper around and inside the U
+    assert out[60, 55, 2] < out[60, 55, 0] + 50, out[60, 55]  # not the closed box
+
+
+@pytest.mark.parametrize("estimate", [40.0, 98.0])
+def test_no_open_shape_is_filled_whatever_the_estimate(colorizer, monkeypatch, estimate):
     real = colorizer._net_small
 
     def constant_estimate(*args, **kwargs):
@@ -385,10 +403,9 @@ def test_an_open_shape_is_colored_when_the_estimate_is_dark(colorizer, monkeypat
     monkeypatch.setattr(colorizer, "_net_small", constant_estimate)
     result = colorizer.colorize(_open_shapes(), mode="sketch")
     l_layer = np.asarray(result.l_estimate).astype(float) * 100 / 255
-    # Inside the U: a pocket of the page within the lines' hull, a shape only where the estimate is dark.
-    assert abs(l_layer[120, 150] - (estimate if colored else 100.0)) < 2, l_layer[120, 150]
+    assert l_layer[120, 150] > 99  # inside the U is page: no hull or shape rule fills it
     assert abs(l_layer[60, 55] - estimate) < 2  # the box with its gap closed is never page
-    assert l_layer[5, 5] > 99 and l_layer[195, 150] > 99  # the page outside the hull always is
+    assert l_layer[5, 5] > 99 and l_layer[195, 150] > 99
 
 
 def test_each_mode_has_its_default_temperature(colorizer, gray_picture, line_art):

@@ -174,28 +174,6 @@ def test_close_gaps_splits_a_leaking_region_from_the_page():
     assert np.array_equal(regions.close_gaps(labels, 0), labels)
 
 
-def test_split_by_mask_separates_the_masked_part_of_each_region():
-    labels = np.array([[1, 1, 0, 2, 2]], np.int32)
-    mask = np.array([[True, False, True, True, True]])
-    out = regions.split_by_mask(labels, mask)
-    assert out[0, 2] == 0 and out[0, 0] != out[0, 1] and out[0, 3] == out[0, 4] != out[0, 0]
-    assert set(np.unique(out)) == {0, 1, 2, 3}
-    with pytest.raises(ImageError, match="does not match"):
-        regions.split_by_mask(labels, mask[:, :3])
-
-
-def test_convex_hull_mask_fills_the_hull():
-    mask = np.zeros((50, 50), bool)
-    mask[10, 10:41] = True  # top side
-    mask[40, 25] = True  # apex: a triangle
-    hull = regions.convex_hull_mask(mask)
-    assert hull[20, 25] and hull[10, 10] and hull[40, 25] and not hull[39, 12] and not hull[5, 25]
-    assert not regions.convex_hull_mask(np.zeros((5, 5), bool)).any()
-    line = np.zeros((5, 5), bool)
-    line[2, 1:4] = True  # no area: the pixels themselves
-    assert np.array_equal(regions.convex_hull_mask(line), line)
-
-
 def test_close_gaps_on_a_coarse_grid_splits_like_the_full_one():
     line = np.repeat(np.repeat(_open_box(gap=6), 4, axis=0), 4, axis=1)  # 320², gap 24 px
     labels = regions.label_regions(line)
@@ -207,12 +185,47 @@ def test_close_gaps_on_a_coarse_grid_splits_like_the_full_one():
     assert np.mean((full == full[160, 160]) == (coarse == coarse[160, 160])) > 0.99
 
 
-def test_line_art_regions_ignores_slivers_along_a_round_outline():
-    image = Image.new("L", (120, 120), 255)
-    ImageDraw.Draw(image).ellipse([20, 20, 100, 100], outline=0, width=3)
-    line = np.array(image)
-    labels, hint_labels, page, pockets = regions.line_art_regions(line, gap_radius=3)
-    # The hull of a circle's pixels leaves thin slivers of page between it and the circle: not pockets.
-    assert (page & regions.convex_hull_mask(line <= 128)).any()
-    assert pockets.max() == 0
-    assert page[5, 5] and not page[60, 60]
+def _open_u(size: int = 120) -> np.ndarray:
+    """A U open at the bottom (line width 3) beside a circle (line width 3): open shape and closed shape."""
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(20, 110), (20, 20), (60, 20), (60, 110)], fill=0, width=3)
+    draw.ellipse([72, 30, 112, 70], outline=0, width=3)
+    return np.array(image)
+
+
+def test_segment_line_art_page_is_what_the_border_reaches_through_wide_gaps():
+    seg = regions.segment_line_art(_open_u(), gap_radius=3)
+    assert seg.labels.dtype == np.int32 and seg.page.dtype == bool
+    assert seg.page[5, 5] and seg.page[60, 40]  # the paper, and the inside of the open U: no hull rule
+    assert not seg.page[50, 92] and seg.labels[50, 92] > 0  # the closed circle is a shape
+    assert not seg.page[20, 40] and seg.labels[20, 40] == 0  # lines are neither
+    # A gap narrower than twice the radius is closed: the box is no page, and it is cut from the page only at the gap.
+    box = _open_box(gap=6)
+    seg = regions.segment_line_art(box, gap_radius=4)
+    assert not seg.page[40, 40] and seg.page[5, 5]
+    from sketchcolor.layers import closed_gaps_mask
+
+    cut = np.argwhere(closed_gaps_mask(seg.labels))
+    assert cut.size and np.all(np.abs(cut[:, 1] - 40) <= 8) and np.all(np.abs(cut[:, 0] - 60) <= 8)
+    # With no gap closing the leaking box is page.
+    assert regions.segment_line_art(box, gap_radius=0).page[40, 40]
+
+
+def test_segment_line_art_merges_specks_into_the_lines():
+    image = np.full((100, 100), 255, np.uint8)
+    image[20:80:3, 20:80] = 0  # hatching: rows of 2 px gaps between 1 px lines
+    image[20:80, 20:80:3] = 0
+    image[[19, 80], 19:81] = 0
+    image[19:81, [19, 80]] = 0
+    seg = regions.segment_line_art(image, gap_radius=2, speck=9)
+    assert (seg.labels[21:79, 21:79] == 0).all()  # 2x2 cells: too small to color on their own
+    assert seg.labels[5, 5] > 0 and seg.page[5, 5]
+    assert regions.segment_line_art(image, gap_radius=2, speck=1).labels[22, 22] > 0
+
+
+def test_segment_line_art_handles_blank_and_black_pages():
+    white = regions.segment_line_art(np.full((30, 40), 255, np.uint8))
+    assert white.page.all() and (white.labels == 1).all()
+    black = regions.segment_line_art(np.zeros((30, 40), np.uint8))
+    assert not black.page.any() and not black.labels.any()

@@ -240,10 +240,9 @@ class PairDataset(Dataset):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hints propagated over the regions a hint fills when coloring (line art, as the pipeline splits them)
         or over flat gray regions (gray task)."""
-        from sketchcolor.regions import gray_regions, line_art_regions, propagate_values
+        from sketchcolor.regions import gray_regions, propagate_values, segment_line_art
 
         if task == "sketch":
-            _, labels, _, _ = line_art_regions(line_u8)
-        else:
-            labels = gray_regions(cv2.cvtColor(target_u8, cv2.COLOR_RGB2GRAY))
+            return propagate_values(segment_line_art(line_u8).labels, hint_ab, hint_mask > 0, split=False)
+        labels = gray_regions(cv2.cvtColor(target_u8, cv2.COLOR_RGB2GRAY))
         return propagate_values(labels, hint_ab, hint_mask > 0)

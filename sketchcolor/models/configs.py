@@ -119,7 +119,7 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_overrides(items: list[str], example: str = "pocket_l=0") -> dict[str, Any]:
+def parse_overrides(items: list[str], example: str = "gap_closing=0.02") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` (repeated ``--set KEY=VALUE`` flags) -> ``{"a.b": 1, "c": "x"}`` (values parsed by
     :func:`parse_value`); a malformed item raises :class:`ConfigError` showing ``example``."""
     overrides: dict[str, Any] = {}
