@@ -1,17 +1,21 @@
 """``python -m sketchcolor.evaluate``: the evaluation protocol of EVALUATION.md, for a model and the baselines.
 
 For every picture of a manifest split (fitted on a white ``size`` x ``size`` page), every task ("sketch": line
-art in, "gray": the color picture's grayscale in; the target is always the color picture) and every hint count
-N, N hints are drawn once (seeded from the picture id and N by a stable hash) and given to every method:
+art in; "sketch-real": the line art redrawn as a real drawing by :func:`sketchcolor.linestyles.realistic_lines`,
+seeded from the picture id and the run seed, RGB in; "gray": the color picture's grayscale in; the target is
+always the color picture) and every hint count N, N hints are drawn once (seeded from the picture id and N by a
+stable hash, from the clean line art and the target) and given to every method:
 
-- ``identity`` (both tasks), ``regionfill`` (sketch), ``levin`` (gray): the classical baselines;
+- ``identity`` (every task), ``regionfill`` (both sketch tasks; on sketch-real it fills the styled input read as
+  gray, as a bucket fill would), ``levin`` (gray): the classical baselines;
 - ``net`` and ``net+cleanup`` (the model through :class:`sketchcolor.pipeline.Colorizer`, without and with
   flat-region cleanup), when a checkpoint is given.
 
 Hint pixels are drawn uniformly among pixels that are foreground (target not page white), not on a line (line
 art > 128), at least 3 px from the border and at the centre of a flat 5x5 patch of the target (largest CIE76
 Delta E to the centre < 3); the hint's color is the target's pixel color. The sketch task also scores the
-inversion stage: the model's L estimate against the target's L, next to the line art itself read as L.
+inversion stage: the model's L estimate against the target's L, next to the line art itself read as L. Both
+sketch tasks also score ``page_leak``: how much of the target's paper the output tints.
 
 Outputs in ``--out``: results.json (config, per-picture numbers, means), results.md (tables), plot.png
 (de2000 and psnr against N) and contact.png (input with hints, each method, target, for the first pictures).
@@ -44,13 +48,20 @@ from sketchcolor.regions import LINE_THRESHOLD
 
 log = logging.getLogger(__name__)
 
-TASKS = ("sketch", "gray")
-BASELINES = {"sketch": ("identity", "regionfill"), "gray": ("identity", "levin")}
+TASKS = ("sketch", "gray", "sketch-real")
+# What runs when no task is named: the numbers the README and the model card quote.
+DEFAULT_TASKS = ("sketch", "gray")
+# Tasks whose input is a drawing: the model runs with mode="sketch" and page_leak is scored.
+SKETCH_TASKS = ("sketch", "sketch-real")
+BASELINES = {"sketch": ("identity", "regionfill"), "sketch-real": ("identity", "regionfill"),
+             "gray": ("identity", "levin")}
 MODEL_METHODS = ("net", "net+cleanup")
 # The model as users get it by default: the mode detected, not given.
 AUTO_METHOD = "net (auto)"
 DEFAULT_HINT_COUNTS = (0, 1, 2, 5, 10, 20)
 METRIC_NAMES = ("psnr", "de2000", "auc", "ssim_l", "colorfulness", "colorfulness_target")
+# Scored on the sketch tasks only (it needs the clean line art).
+SKETCH_METRIC_NAMES = ("page_leak",)
 
 # Hint sampling rules (EVALUATION.md).
 HINT_BORDER_PX = 3
@@ -63,9 +74,9 @@ class EvalConfig:
     """What to evaluate and where to write it.
 
     data: the JSONL manifest; split: "train" | "val" | "test"; checkpoint: a checkpoint folder, or None for the
-    baselines only; tasks: subset of ("sketch", "gray"); hints: the hint counts N; limit: evaluate only the first
-    ``limit`` pictures of the split (manifest order); size: the square page side in pixels; seed: mixed into
-    every picture's hint seed; device: for the model; contact_count: pictures on the contact sheet;
+    baselines only; tasks: subset of ("sketch", "gray", "sketch-real"); hints: the hint counts N; limit: evaluate
+    only the first ``limit`` pictures of the split (manifest order); size: the square page side in pixels; seed:
+    mixed into every picture's hint seed and real-drawing seed; device: for the model; contact_count: pictures on the contact sheet;
     contact_hints: the N shown there (None: 5 if evaluated, else the largest N); pipeline: overrides of the
     model's pipeline settings (:class:`sketchcolor.pipeline.PipelineConfig`, ``--set KEY=VALUE``); auto_mode:
     also run the model with ``mode="auto"`` (what users get by default) as the method ``net (auto)``.
@@ -75,7 +86,7 @@ class EvalConfig:
     out: Path
     split: str = "test"
     checkpoint: Path | None = None
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = DEFAULT_TASKS
     hints: tuple[int, ...] = DEFAULT_HINT_COUNTS
     limit: int | None = None
     size: int = 256
@@ -118,18 +129,28 @@ class EvalConfig:
 
 @dataclass
 class Picture:
-    """One evaluation picture on its square page: line_u8 (S, S) uint8, color_u8 (S, S, 3) uint8, gray_u8 (S, S)."""
+    """One evaluation picture on its square page: line_u8 (S, S) uint8, color_u8 (S, S, 3) uint8, gray_u8 (S, S);
+    real_u8 (S, S, 3) uint8, the line art as a real drawing (sketch-real task; set by :func:`add_real_lines`)."""
 
     id: str
     line_u8: np.ndarray
     color_u8: np.ndarray
+    real_u8: np.ndarray | None = None
     gray_u8: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.gray_u8 = np.asarray(Image.fromarray(self.color_u8, "RGB").convert("L"))
 
     def task_input(self, task: str) -> np.ndarray:
+        if task == "sketch-real":
+            assert self.real_u8 is not None, "add_real_lines must run before the sketch-real task"
+            return self.real_u8
         return self.line_u8 if task == "sketch" else self.gray_u8
+
+    def task_gray(self, task: str) -> np.ndarray:
+        """The task's input as (S, S) uint8 gray (PIL "L" of the styled drawing for sketch-real)."""
+        array = self.task_input(task)
+        return array if array.ndim == 2 else np.asarray(Image.fromarray(array, "RGB").convert("L"))
 
 
 # --------------------------------------------------------------------------------------------- pictures
@@ -173,6 +194,21 @@ def load_pictures(cfg: EvalConfig) -> tuple[list[Picture], list[dict[str, str]]]
     if not pictures:
         raise DataError(f"no readable pictures in split {cfg.split!r} of {cfg.data} ({len(skipped)} skipped)")
     return pictures, skipped
+
+
+def style_seed(picture_id: str, seed: int = 0) -> int:
+    """A 64-bit seed for a picture's real-drawing style (SHA-256 of the id and the run seed, like :func:`hint_seed`)."""
+    digest = hashlib.sha256(f"sketchcolor-eval-style:{seed}:{picture_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def add_real_lines(pictures: Sequence[Picture], seed: int = 0) -> None:
+    """Set every picture's ``real_u8``: its line art redrawn by ``realistic_lines`` (default styles), seeded from
+    its id and ``seed``, so every run sees the same drawings."""
+    from sketchcolor.linestyles import realistic_lines
+
+    for picture in pictures:
+        picture.real_u8 = realistic_lines(picture.line_u8, np.random.default_rng(style_seed(picture.id, seed)))
 
 
 # --------------------------------------------------------------------------------------------- hints
@@ -244,12 +280,14 @@ def run_method(method: str, task: str, picture: Picture, hints: list[Any], color
     if method == "identity":
         return baselines.identity(picture.task_input(task)), None
     if method == "regionfill":
-        return baselines.regionfill_colorize(picture.line_u8, hints), None
+        # On a real drawing, a plain bucket fill over what the user gave (read as gray).
+        return baselines.regionfill_colorize(picture.task_gray(task), hints), None
     if method == "levin":
         return baselines.levin_colorize(picture.gray_u8, hints), None
     if method in MODEL_METHODS or method == AUTO_METHOD:
-        result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints,
-                                    mode="auto" if method == AUTO_METHOD else task, cleanup=method == "net+cleanup")
+        mode = "auto" if method == AUTO_METHOD else ("sketch" if task in SKETCH_TASKS else task)
+        result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints, mode=mode,
+                                    cleanup=method == "net+cleanup")
         # The pipeline's l_estimate layer stores CIE L scaled by 2.55 into 0-255.
         l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
         return np.asarray(result.image.convert("RGB")), l_estimate
@@ -275,13 +313,17 @@ def _psnr_of_mean_mse(values: list[float]) -> float:
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """Means over pictures: summary[task][str(N)][method] = {metric: mean, "sec_per_img": mean, "pictures": k}."""
+    """Means over pictures: summary[task][str(N)][method] = {metric: mean, "sec_per_img": mean, "pictures": k}.
+
+    ``page_leak`` is NaN for tasks whose records do not carry it (gray).
+    """
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["task"], record["n_hints"], record["method"]), []).append(record)
     summary: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for (task, n_hints, method), group in groups.items():
         row = {name: _mean([r[name] for r in group]) for name in METRIC_NAMES}
+        row.update({name: _mean([r.get(name, math.nan) for r in group]) for name in SKETCH_METRIC_NAMES})
         # A picture colored exactly (e.g. a black-and-white target) has infinite PSNR and would make the mean
         # infinite; the mean PSNR is therefore taken from the mean squared error over pictures.
         row["psnr"] = _psnr_of_mean_mse([r["psnr"] for r in group])
@@ -324,10 +366,13 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"{results['n_pictures']} pictures at {cfg['size']}x{cfg['size']}, hint seed {cfg['seed']}, "
         f"protocol: EVALUATION.md. {results['note']}",
         "PSNR is that of the mean squared error over pictures (exactly colored pictures have infinite PSNR); "
-        "the other columns are means over pictures.",
+        "the other columns are means over pictures. Page leak (sketch tasks): the share of the target's paper, "
+        "off the lines, that the output tints (Lab chroma > 6 or L < 90). sketch-real: the line art redrawn as a "
+        "real drawing (thin, broken, sketchy, pencil, toned paper, light, JPEG; seeded per picture).",
         "",
-        "| task | N | method | PSNR (dB) ↑ | ΔE2000 ↓ | AuC ↑ | SSIM-L ↑ | colorfulness (pred / target) | s/img |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| task | N | method | PSNR (dB) ↑ | ΔE2000 ↓ | AuC ↑ | SSIM-L ↑ | colorfulness (pred / target) | page leak ↓ "
+        "| s/img |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for task, by_n in results["summary"].items():
         for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0])):
@@ -335,12 +380,14 @@ def markdown_report(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {task} | {n_hints} | {method} | {_fmt(row['psnr'], 2)} | {_fmt(row['de2000'], 2)} | "
                     f"{_fmt(row['auc'], 4)} | {_fmt(row['ssim_l'], 4)} | {_fmt(row['colorfulness'], 1)} / "
-                    f"{_fmt(row['colorfulness_target'], 1)} | {_fmt(row['sec_per_img'], 3)} |"
+                    f"{_fmt(row['colorfulness_target'], 1)} | {_fmt(row.get('page_leak'), 3)} | "
+                    f"{_fmt(row['sec_per_img'], 3)} |"
                 )
     detection = results.get("mode_detection") or {}
     if detection:
         lines += ["", "Mode detection (`mode=\"auto\"`): " + ", ".join(
-            f"{task} inputs told as {task} {row['correct']}/{row['pictures']}" for task, row in detection.items())
+            f"{task} inputs told as {'sketch' if task in SKETCH_TASKS else task} {row['correct']}/{row['pictures']}"
+            for task, row in detection.items())
             + "."]
     if results["inversion"]:
         lines += [
@@ -362,6 +409,9 @@ def markdown_report(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LINESTYLES = {"sketch": "-", "sketch-real": ":", "gray": "--"}
+
+
 def save_plot(summary: dict[str, Any], path: Path) -> None:
     """de2000 and psnr against N, one line per (task, method)."""
     # The Figure API renders without pyplot's global backend state (safe in servers and tests).
@@ -380,7 +430,7 @@ def save_plot(summary: dict[str, Any], path: Path) -> None:
                 ys = [by_n[str(n)][method][metric] for n in xs]
                 # inf PSNR (a perfect picture) cannot be drawn; leave a gap.
                 ys = [y if math.isfinite(y) else math.nan for y in ys]
-                axis.plot(xs, ys, marker="o", linestyle="-" if task == "sketch" else "--", label=f"{task}: {method}")
+                axis.plot(xs, ys, marker="o", linestyle=_LINESTYLES.get(task, "-"), label=f"{task}: {method}")
         axis.set_xlabel("number of hints N")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
@@ -417,6 +467,24 @@ def save_contact_sheet(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], siz
 # --------------------------------------------------------------------------------------------- the run
 
 
+def _detected_mode(picture: Picture, task: str) -> str:
+    """The mode ``mode="auto"`` would pick for the task's input (a real drawing's paper is cleaned first, as the
+    pipeline does)."""
+    from sketchcolor.pipeline import detect_mode
+
+    if task == "sketch-real":
+        from sketchcolor.paper import clean_page
+
+        return detect_mode(clean_page(picture.real_u8).gray)
+    return detect_mode(picture.task_input(task))
+
+
+def _line_style_settings() -> dict[str, Any]:
+    from sketchcolor.linestyles import LineStyleConfig
+
+    return LineStyleConfig().to_dict()
+
+
 def _load_colorizer(cfg: EvalConfig):
     from sketchcolor.pipeline import Colorizer
 
@@ -431,9 +499,9 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
     None without a model), "pictures" (one record per picture x task x N x method, with its hints) and
     "outputs" (file paths).
     """
-    from sketchcolor.pipeline import detect_mode
-
     pictures, skipped = load_pictures(cfg)
+    if "sketch-real" in cfg.tasks:
+        add_real_lines(pictures, cfg.seed)
     colorizer = _load_colorizer(cfg) if cfg.checkpoint is not None else None
     note = "Model and baselines." if colorizer else "No --checkpoint given: only the baselines ran."
     methods = {}
@@ -442,8 +510,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         if with_model and colorizer.color is None:
             note += f" The checkpoint has no color net, so the model was not run on the {task} task."
             with_model = False
-        elif with_model and task == "sketch" and colorizer.inversion is None:
-            note += " The checkpoint has no inversion net, so the model was not run on the sketch task."
+        elif with_model and task in SKETCH_TASKS and colorizer.inversion is None:
+            note += f" The checkpoint has no inversion net, so the model was not run on the {task} task."
             with_model = False
         methods[task] = methods_for(task, with_model, cfg.auto_mode)
     log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
@@ -466,7 +534,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         hints_by_n = {n: sample_hints(picture.color_u8, picture.line_u8, n, hint_seed(picture.id, n, cfg.seed),
                                       candidates) for n in cfg.hints}
         for task in cfg.tasks:
-            detected[task].append(detect_mode(picture.task_input(task)) == task)
+            detected[task].append(_detected_mode(picture, task) == ("sketch" if task in SKETCH_TASKS else task))
             for n_hints, hints in hints_by_n.items():
                 shown = picture.id in contact_ids and n_hints == cfg.shown_hints
                 tiles = [("input", np.asarray(_mark_hints(picture.task_input(task), hints)))] if shown else []
@@ -477,6 +545,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                     record = {"id": picture.id, "task": task, "n_hints": n_hints, "hints_used": len(hints),
                               "method": method, **metrics.all_metrics(rgb_u8, picture.color_u8), "sec": seconds,
                               "hints": [[h.x, h.y, color_hex(h.color)] for h in hints]}
+                    if task in SKETCH_TASKS:
+                        record["page_leak"] = metrics.page_leak(rgb_u8, picture.color_u8, picture.line_u8)
                     records.append(record)
                     if shown and method != "identity":
                         tiles.append((method, rgb_u8))
@@ -515,6 +585,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
     results = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
         "note": note,
+        # The real-drawing styles' probabilities and ranges, so a sketch-real number names its drawings.
+        "line_styles": _line_style_settings() if "sketch-real" in cfg.tasks else None,
         "n_pictures": len(pictures),
         "skipped": skipped,
         "methods": {task: list(names) for task, names in methods.items()},
@@ -538,7 +610,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, type=Path, help="JSONL manifest (paths relative to its folder)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     parser.add_argument("--checkpoint", type=Path, default=None, help="checkpoint folder; omit for baselines only")
-    parser.add_argument("--tasks", default="sketch,gray", help="comma-separated subset of sketch,gray")
+    parser.add_argument("--tasks", default=",".join(DEFAULT_TASKS),
+                        help=f"comma-separated subset of {','.join(TASKS)} (sketch-real: the line art redrawn as "
+                             "a real drawing)")
     parser.add_argument("--hints", default=",".join(map(str, DEFAULT_HINT_COUNTS)), help="comma-separated N")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pictures of the split")
     parser.add_argument("--size", type=int, default=256, help="square page side in pixels")
@@ -546,7 +620,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="device for the model (cpu, cuda)")
     parser.add_argument("--contact-count", type=int, default=4, help="pictures on the contact sheet")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                        help="override a pipeline setting of the model, e.g. --set pocket_l=0 (repeatable; keys: "
+                        help="override a pipeline setting of the model, e.g. --set white_page=false (repeatable; keys: "
                              "sketchcolor.pipeline.PipelineConfig)")
     parser.add_argument("--auto-mode", action="store_true",
                         help="also run the model with mode auto (the mode detected, as users get it by default)")

@@ -2,6 +2,7 @@
 
 Every function takes ``(H, W, 3) uint8`` RGB numpy pictures (prediction first, target second where there are
 two) and returns a Python float. Foreground is the target's non-page pixels: any channel ``< 245``.
+:func:`page_leak` also takes the clean line art, ``(H, W) uint8``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from sketchcolor.errors import ImageError
-from sketchcolor.regions import PAGE_WHITE
+from sketchcolor.regions import LINE_THRESHOLD, PAGE_WHITE
 
 AUC_MAX_THRESHOLD = 150
+# A page pixel counts as tinted above this CIELAB chroma or below this L (paper white is L 100, chroma 0).
+PAGE_LEAK_CHROMA = 6.0
+PAGE_LEAK_L = 90.0
 
 
 def _check_rgb(*pictures: np.ndarray) -> list[np.ndarray]:
@@ -142,6 +147,35 @@ def colorfulness(image_u8: np.ndarray) -> float:
     sigma = math.hypot(float(rg.std()), float(yb.std()))
     mu = math.hypot(float(rg.mean()), float(yb.mean()))
     return sigma + 0.3 * mu
+
+
+def page_pixels(target_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
+    """bool (H, W): page in the target (every channel >= 245) and off the clean line art's lines.
+
+    A line is line art ``<= LINE_THRESHOLD``, grown by 1 px (3x3) so anti-aliased stroke edges do not count.
+    """
+    (target_u8,) = _check_rgb(target_u8)
+    line_u8 = np.asarray(line_u8)
+    if line_u8.dtype != np.uint8 or line_u8.shape != target_u8.shape[:2]:
+        raise ImageError(f"expected (H, W) uint8 line art of the target's size {target_u8.shape[:2]}, "
+                         f"got {line_u8.dtype} {line_u8.shape}")
+    on_line = ndimage.binary_dilation(line_u8 <= LINE_THRESHOLD, structure=np.ones((3, 3), bool))
+    return np.all(target_u8 >= PAGE_WHITE, axis=2) & ~on_line
+
+
+def page_leak(pred_u8: np.ndarray, target_u8: np.ndarray, line_u8: np.ndarray) -> float:
+    """Share of the page pixels (:func:`page_pixels`) that the prediction tints: CIELAB chroma > 6 or L < 90.
+
+    Measures color or gray spilling onto the paper (an outline gap, a toned paper left in); NaN when the target
+    has no page pixel off the lines.
+    """
+    pred_u8, target_u8 = _check_rgb(pred_u8, target_u8)
+    page = page_pixels(target_u8, line_u8)
+    if not page.any():
+        return math.nan
+    lab = rgb2lab(pred_u8[page][:, None, :])[:, 0, :]
+    tinted = (np.hypot(lab[:, 1], lab[:, 2]) > PAGE_LEAK_CHROMA) | (lab[:, 0] < PAGE_LEAK_L)
+    return float(tinted.mean())
 
 
 def all_metrics(pred_u8: np.ndarray, target_u8: np.ndarray) -> dict[str, float]:

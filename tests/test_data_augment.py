@@ -139,3 +139,44 @@ def test_config_dict_round_trip_and_unknown_keys():
     assert AugmentConfig.from_dict({"scale": [0.9, 1.1]}).scale == (0.9, 1.1)
     with pytest.raises(ConfigError, match="unknown AugmentConfig key.*p_flip"):
         AugmentConfig.from_dict({"p_flip": 0.5})
+
+
+def test_real_style_is_off_by_default():
+    assert AugmentConfig().p_real_style == 0.0 and AugmentConfig.none().p_real_style == 0.0
+    with pytest.raises(ConfigError, match="p_real_style must be a probability"):
+        AugmentConfig(p_real_style=1.5)
+
+
+def test_real_style_redraws_the_line_art_as_a_cleaned_gray_page():
+    # Every other line effect is on too: when the real style fires it replaces them (no extractor is used).
+    aug = PairAugmenter(only(p_real_style=1.0, p_synthetic=1.0, p_gaps=1.0, p_jpeg=1.0), SIZE)
+    line, color = synthetic_pair(6)
+    color_before = color.copy()
+    outs = []
+    for seed in range(4):
+        out, extractor = aug.style_line(line, color, np.random.default_rng(seed))
+        assert out.shape == line.shape and out.dtype == np.uint8
+        assert extractor is None
+        again, _ = aug.style_line(line, color, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out, again)
+        outs.append(out)
+    np.testing.assert_array_equal(color, color_before)
+    assert all(not np.array_equal(out, line) for out in outs)
+    assert len({out.tobytes() for out in outs}) == 4
+    # The paper comes back white and the lines stay where they were (1 px of slack for thinning's rounding).
+    far = cv2.dilate((line <= 128).astype(np.uint8), np.ones((13, 13), np.uint8)) == 0
+    near = cv2.dilate((line <= 128).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    for out in outs:
+        assert np.median(out[far]) >= 250
+        assert (out[line <= 128] < 200).mean() > 0.3
+        assert not ((out < 60) & ~near).any()
+
+
+def test_real_style_matches_the_shared_functions():
+    from sketchcolor.data.augment import real_style
+    from sketchcolor.linestyles import realistic_lines
+    from sketchcolor.paper import clean_page
+
+    line, _ = synthetic_pair(7)
+    expected = clean_page(realistic_lines(line, np.random.default_rng(5))).gray
+    np.testing.assert_array_equal(real_style(line, np.random.default_rng(5)), expected)

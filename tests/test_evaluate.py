@@ -99,6 +99,36 @@ def test_config_rejects_bad_values(tmp_path):
         evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, hints=(-1,))
 
 
+def test_default_tasks_stay_sketch_and_gray_and_sketch_real_is_allowed(tmp_path):
+    cfg = evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path)
+    assert cfg.tasks == ("sketch", "gray")
+    cfg = evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, tasks=("sketch", "sketch-real", "gray"))
+    assert cfg.tasks == ("sketch", "sketch-real", "gray")
+    with pytest.raises(ConfigError, match="allowed: sketch, gray, sketch-real"):
+        evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, tasks=("sketch-rough",))
+
+
+def test_style_seed_is_stable_and_distinct():
+    assert evaluate.style_seed("abc") == evaluate.style_seed("abc", 0)
+    seeds = {evaluate.style_seed("abc"), evaluate.style_seed("abd"), evaluate.style_seed("abc", 1),
+             evaluate.hint_seed("abc", 0)}
+    assert len(seeds) == 4
+
+
+def test_add_real_lines_redraws_each_picture_the_same_way_every_time():
+    pictures = [_picture(0), evaluate.Picture("y", *(np.asarray(im) for im in _draw_pair(1)))]
+    evaluate.add_real_lines(pictures, seed=0)
+    first = [p.real_u8.copy() for p in pictures]
+    evaluate.add_real_lines(pictures, seed=0)
+    for picture, real in zip(pictures, first):
+        np.testing.assert_array_equal(picture.real_u8, real)
+        assert real.shape == (SIZE, SIZE, 3) and real.dtype == np.uint8
+        assert picture.task_input("sketch-real") is picture.real_u8
+        assert picture.task_gray("sketch-real").shape == (SIZE, SIZE)
+    evaluate.add_real_lines(pictures, seed=1)
+    assert any(not np.array_equal(p.real_u8, r) for p, r in zip(pictures, first))
+
+
 def test_summarize_means_ignore_nan_and_psnr_stays_finite():
     base = {"task": "gray", "n_hints": 1, "method": "levin", "hints_used": 1, "sec": 1.0,
             "de2000": 2.0, "auc": 0.5, "ssim_l": 1.0, "colorfulness": 0.0, "colorfulness_target": 3.0}
@@ -144,6 +174,47 @@ def test_run_evaluation_baselines_end_to_end(tmp_path):
     assert "| gray | 2 | levin |" in markdown and "| sketch | 0 | regionfill |" in markdown
 
 
+def _without_timing(records):
+    return [{k: v for k, v in r.items() if k != "sec"} for r in records]
+
+
+def test_sketch_real_task_end_to_end_is_deterministic(tmp_path):
+    manifest = _write_manifest(tmp_path / "data", count=2)
+    runs = []
+    for name in ("a", "b"):
+        cfg = evaluate.EvalConfig(data=manifest, out=tmp_path / name, hints=(0, 2), size=SIZE, contact_count=1,
+                                  tasks=("sketch", "sketch-real", "gray"))
+        runs.append(evaluate.run_evaluation(cfg))
+    results = runs[0]
+    _check_outputs(results, tmp_path / "a")
+    assert results["methods"]["sketch-real"] == ["identity", "regionfill"]
+    # Same drawings, hints and numbers in both runs.
+    first, second = (json.loads((tmp_path / name / "results.json").read_text()) for name in ("a", "b"))
+    assert _without_timing(first["pictures"]) == _without_timing(second["pictures"])
+    records = results["pictures"]
+    assert len(records) == 2 * 3 * 2 * 2
+    for record in records:
+        assert ("page_leak" in record) == (record["task"] != "gray")
+    # Hints come from the clean line art: the same for both sketch tasks.
+    by_task = {(r["task"], r["id"], r["n_hints"]): r["hints"] for r in records if r["method"] == "identity"}
+    for (task, pic, n), hints in by_task.items():
+        assert hints == by_task[("sketch", pic, n)]
+    # The clean line art leaves the page white; a real drawing's toned paper usually does not.
+    assert all(r["page_leak"] == 0.0 for r in records if r["task"] == "sketch" and r["method"] == "identity")
+    sketch_identity = [r["psnr"] for r in records if r["task"] == "sketch" and r["method"] == "identity"]
+    real_identity = [r["psnr"] for r in records if r["task"] == "sketch-real" and r["method"] == "identity"]
+    assert sketch_identity != real_identity
+    summary = results["summary"]
+    assert summary["sketch-real"]["2"]["regionfill"]["pictures"] == 2
+    assert 0.0 <= summary["sketch-real"]["0"]["identity"]["page_leak"] <= 1.0
+    assert math.isnan(summary["gray"]["0"]["identity"]["page_leak"])
+    assert results["line_styles"]["p_jpeg"] >= 0 and results["mode_detection"]["sketch-real"]["pictures"] == 2
+    markdown = (tmp_path / "a" / "results.md").read_text()
+    assert "page leak" in markdown and "| sketch-real | 2 | regionfill |" in markdown
+    gray_row = next(line for line in markdown.splitlines() if line.startswith("| gray | 0 | identity |"))
+    assert "n/a" in gray_row
+
+
 def test_run_evaluation_with_model(tmp_path, tiny_checkpoint):
     manifest = _write_manifest(tmp_path / "data", count=2)
     out = tmp_path / "out"
@@ -174,8 +245,24 @@ def test_pipeline_overrides_and_auto_mode(tmp_path, tiny_checkpoint):
     with pytest.raises(ConfigError, match="unknown config key 'pocket'"):
         evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "c", pipeline={"pocket": 1}, **base))
     assert evaluate.main(["--data", str(manifest), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "d"),
-                          "--tasks", "sketch", "--hints", "0", "--size", str(SIZE), "--set", "pocket_l=0",
+                          "--tasks", "sketch", "--hints", "0", "--size", str(SIZE), "--set", "white_page=false",
                           "--auto-mode"]) == 0
+
+
+def test_sketch_real_with_model_and_from_the_command_line(tmp_path, tiny_checkpoint):
+    manifest = _write_manifest(tmp_path / "data", count=1)
+    cfg = evaluate.EvalConfig(data=manifest, out=tmp_path / "m", checkpoint=tiny_checkpoint, hints=(0, 2),
+                              size=SIZE, contact_count=1, tasks=("sketch-real",), auto_mode=True)
+    results = evaluate.run_evaluation(cfg)
+    assert results["methods"]["sketch-real"] == ["identity", "regionfill", "net", "net+cleanup", "net (auto)"]
+    net = [r for r in results["pictures"] if r["method"] == "net"]
+    assert net and all(0.0 <= r["page_leak"] <= 1.0 for r in net)
+    assert results["inversion"] is None  # the inversion table stays the clean sketch task's
+    code = evaluate.main(["--data", str(manifest), "--out", str(tmp_path / "cli"), "--tasks", "sketch,sketch-real,gray",
+                          "--hints", "1", "--size", str(SIZE)])
+    assert code == 0
+    assert set(json.loads((tmp_path / "cli" / "results.json").read_text())["summary"]) == {"sketch", "sketch-real",
+                                                                                            "gray"}
 
 
 def test_main_reports_bad_input_in_one_line(tmp_path, capsys):

@@ -111,3 +111,66 @@ def test_all_metrics_keys_and_bad_input():
         metrics.psnr(picture.astype(np.float32), picture)
     with pytest.raises(ImageError, match="shape"):
         metrics.psnr(picture[:8], picture)
+
+
+def _page_case(size: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pred, target, line): a filled red square outlined by a 1 px line at rows/cols 5 and 14; page elsewhere."""
+    line = np.full((size, size), 255, np.uint8)
+    line[5, 5:15] = line[14, 5:15] = line[5:15, 5] = line[5:15, 14] = 0
+    target = np.full((size, size, 3), 255, np.uint8)
+    target[6:14, 6:14] = (220, 40, 40)
+    target[line == 0] = 0
+    return target.copy(), target, line
+
+
+def test_page_pixels_leave_out_foreground_and_lines_grown_by_one_pixel():
+    _, target, line = _page_case()
+    page = metrics.page_pixels(target, line)
+    assert not page[6:14, 6:14].any()  # foreground
+    assert not page[4:16, 4:16].any()  # the outline and 1 px around it (inside it is foreground anyway)
+    assert page[3, 3] and page[0, 0] and page[16, 10]
+    assert page.sum() == 20 * 20 - 12 * 12
+
+
+def test_page_leak_counts_tinted_page_pixels():
+    pred, target, line = _page_case()
+    assert metrics.page_leak(pred, target, line) == 0.0  # the target itself leaks nothing
+    page_count = 20 * 20 - 12 * 12
+    leaked = pred.copy()
+    leaked[:2] = (255, 220, 200)  # a pale skin tone on the top two rows: chroma 17
+    assert metrics.page_leak(leaked, target, line) == pytest.approx(40 / page_count)
+    # Color inside the shape or on the outline's 1 px fringe is not a leak; 2 px out it is.
+    inside = pred.copy()
+    inside[4:16, 4:16] = (0, 0, 255)
+    assert metrics.page_leak(inside, target, line) == 0.0
+    inside[3, 8] = (0, 0, 255)
+    assert metrics.page_leak(inside, target, line) == pytest.approx(1 / page_count)
+
+
+@pytest.mark.parametrize("level, leaks", [(240, False), (235, False), (225, True), (128, True)])
+def test_page_leak_of_a_gray_page_follows_lightness_90(level, leaks):
+    # sRGB gray 235 is L 93.1 and 225 is L 89.5 (the threshold is L 90).
+    pred, target, line = _page_case()
+    pred[np.all(target == 255, axis=2)] = level
+    assert metrics.page_leak(pred, target, line) == (1.0 if leaks else 0.0)
+
+
+def test_page_leak_chroma_threshold():
+    pred, target, line = _page_case()
+    page = np.all(target == 255, axis=2)
+    pred[page] = (255, 248, 235)  # cream: chroma 7.1 at L 97.8
+    lab = rgb2lab(np.array([[[255, 248, 235]]], np.uint8))[0, 0]
+    assert math.hypot(lab[1], lab[2]) > 6 and lab[0] > 90
+    assert metrics.page_leak(pred, target, line) == 1.0
+    pred[page] = (252, 248, 240)  # a paler cream: chroma 4.3
+    assert metrics.page_leak(pred, target, line) == 0.0
+
+
+def test_page_leak_undefined_without_page_and_checks_shapes():
+    target = np.full((6, 6, 3), 100, np.uint8)
+    line = np.full((6, 6), 255, np.uint8)
+    assert math.isnan(metrics.page_leak(target, target, line))
+    with pytest.raises(ImageError, match="line art"):
+        metrics.page_leak(target, target, line[:5])
+    with pytest.raises(ImageError, match="line art"):
+        metrics.page_leak(target, target, line.astype(np.float32))

@@ -5,7 +5,8 @@ Three groups, applied in this order by :class:`PairAugmenter`:
 - geometric (flips, affine shift/scale/rotate, random resized crop), applied with identical parameters to the
   line art and the color picture (albumentations ``additional_targets``), new pixels filled white;
 - line-only style: swap in a synthetic extractor's line art (``sketchcolor.sketch``), thickness, small gaps,
-  contrast, blur, noise, JPEG;
+  contrast, blur, noise, JPEG; or instead of all of these, a real drawing's look (:func:`real_style`: thin, broken,
+  sketchy, pencil lines on toned paper, photographed, cleaned back to a gray page as the pipeline cleans it);
 - colour side: :func:`rotate_hue` of the target (the dataset applies it only to samples that carry hints, so a
   net learns to follow hints instead of its priors).
 
@@ -36,11 +37,12 @@ class AugmentConfig:
     Geometric (line and color together): ``p_hflip``, ``p_vflip``, ``p_affine`` with ``scale`` (factor range),
     ``translate`` (max shift as a fraction of the side), ``rotate_deg`` (max rotation, degrees); ``p_crop`` with
     ``crop_scale`` (area fraction range of a random resized crop).
-    Line only: ``p_synthetic`` (replace the real line art by a synthetic extractor's, one of
-    ``synthetic_methods``); ``p_thickness`` (thicken or thin by 1..``thickness_px`` pixels); ``p_gaps``
-    (erase ``gaps`` short pieces of line, each ``gap_px`` pixels across); ``p_contrast`` (``contrast`` limit);
-    ``p_blur`` (``blur_sigma`` pixels); ``p_noise`` (``noise_std`` as a fraction of 255); ``p_jpeg``
-    (``jpeg_quality``).
+    Line only: ``p_real_style`` (redraw the line art as a real drawing and clean its paper, :func:`real_style`;
+    when it fires, none of the other line-only effects do); ``p_synthetic`` (replace the real line art by a
+    synthetic extractor's, one of ``synthetic_methods``); ``p_thickness`` (thicken or thin by 1..``thickness_px``
+    pixels); ``p_gaps`` (erase ``gaps`` short pieces of line, each ``gap_px`` pixels across); ``p_contrast``
+    (``contrast`` limit); ``p_blur`` (``blur_sigma`` pixels); ``p_noise`` (``noise_std`` as a fraction of 255);
+    ``p_jpeg`` (``jpeg_quality``).
     Colour side: ``p_hue`` (rotate the target's hue by up to ``hue_deg`` degrees, hinted samples only);
     ``p_flat_gray`` (gray task: use the outline-free flat render as the target).
     """
@@ -53,6 +55,7 @@ class AugmentConfig:
     rotate_deg: float = 15.0
     p_crop: float = 0.25
     crop_scale: tuple[float, float] = (0.5, 1.0)
+    p_real_style: float = 0.0
     p_synthetic: float = 0.25
     synthetic_methods: tuple[str, ...] = ("xdog", "canny", "regions")
     p_thickness: float = 0.3
@@ -144,6 +147,15 @@ def erase_gaps(line_u8: np.ndarray, rng: np.random.Generator, count: int, size_p
     return out
 
 
+def real_style(line_u8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(H, W) uint8 line art -> (H, W) uint8 gray page: redrawn by ``linestyles.realistic_lines`` (default styles),
+    then its paper mapped to white by ``paper.clean_page``, so the nets train on what the pipeline feeds them."""
+    from sketchcolor.linestyles import realistic_lines
+    from sketchcolor.paper import clean_page
+
+    return clean_page(realistic_lines(line_u8, rng)).gray
+
+
 class PairAugmenter:
     """Applies an :class:`AugmentConfig` to square uint8 pairs of side ``size``.
 
@@ -198,6 +210,8 @@ class PairAugmenter:
     ) -> tuple[np.ndarray, str | None]:
         """Line-only effects; returns (line_u8, name of the synthetic extractor used or None)."""
         cfg = self.cfg
+        if cfg.p_real_style > 0 and rng.random() < cfg.p_real_style:
+            return real_style(line_u8, rng), None
         extractor = None
         if cfg.p_synthetic > 0 and rng.random() < cfg.p_synthetic:
             extractor, line_u8 = sketch.random_lines(source_u8, rng, cfg.synthetic_methods)
