@@ -39,7 +39,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZES = (256, 512, 1024, 2048, 4096)
-MODES = ("sketch", "gray")
+MODES = ("sketch", "gray", "real")  # "real": pencil on tinted, unevenly lit paper, colored with mode "auto"
 LAYER_FORMATS = ("ora", "psd")
 DEFAULT_LAYER_SIZES = (4096,)  # layered files are measured against the pipeline's own peak memory at this size
 NET_SIZE = 256  # side of the square net inputs for params / FLOPs / net latency / throughput
@@ -158,22 +158,23 @@ def current_rss_bytes() -> int:
 
 # ---------------------------------------------------------------------------------------------------- inputs
 def synthetic_picture(size: int, mode: str, seed: int = 0):
-    """A deterministic size×size test picture, PIL RGB: line art ("sketch") or a shaded grayscale cartoon ("gray").
+    """A deterministic size×size test picture, PIL RGB: line art ("sketch"), a shaded grayscale cartoon ("gray") or
+    a real drawing's scan ("real": thin gray pencil lines with gaps on cream paper, lit unevenly, with grain).
 
     Closed shapes of several sizes (so region labelling and hint propagation do real work), strokes about 1/170
-    of the side wide, as in a typical drawing.
+    of the side wide, as in a typical drawing (1/500 for "real").
     """
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
     img = Image.new("L", (size, size), 255)
     draw = ImageDraw.Draw(img)
-    stroke = max(1, size // 170)
+    stroke = max(1, size // (500 if mode == "real" else 170))
     for _ in range(12):
         x0, y0 = rng.uniform(0.02, 0.7, 2) * size
         w, h = rng.uniform(0.1, 0.3, 2) * size
         box = (x0, y0, x0 + w, y0 + h)
-        fill = 255 if mode == "sketch" else int(rng.integers(60, 220))
+        fill = int(rng.integers(60, 220)) if mode == "gray" else 255
         if rng.random() < 0.5:
             draw.ellipse(box, fill=fill, outline=0, width=stroke)
         else:
@@ -183,6 +184,17 @@ def synthetic_picture(size: int, mode: str, seed: int = 0):
         ramp = np.linspace(-20, 20, size, dtype=np.float32)
         shaded = np.asarray(img, dtype=np.float32) + ramp[None, :] * 0.5 + ramp[:, None] * 0.5
         img = Image.fromarray(np.clip(shaded, 0, 255).astype(np.uint8), "L")
+    if mode == "real":
+        ink = 1 - np.asarray(img, dtype=np.float32) / 255  # 1 on the lines
+        for _ in range(40):  # gaps of about 1% of the side
+            y, x = rng.integers(0, size, 2)
+            ink[max(0, y - size // 200):y + size // 200, max(0, x - size // 200):x + size // 200] = 0.0
+        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+        light = 0.95 - 0.15 * ((yy - 0.3) ** 2 + (xx - 0.4) ** 2)  # a photo's falloff
+        grain = rng.normal(0, 0.015, (size, size)).astype(np.float32)
+        paper = np.array([247, 240, 226], np.float32)  # cream
+        rgb = paper * (light * (1 - 0.6 * ink) * (1 + grain))[:, :, None]  # pencil: 40% of the paper's light
+        return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
     return img.convert("RGB")
 
 
@@ -228,8 +240,9 @@ def measure_pipeline(checkpoint: str | None, *, size: int, mode: str, device: st
     picture = synthetic_picture(size, mode, seed)
     hint_list = synthetic_hints(size, hints, seed)
     rss_loaded = current_rss_bytes()
-    times = time_calls(lambda: colorizer.colorize(picture, hint_list, mode=mode), repeats=repeats, warmup=warmup,
-                       device=device)
+    colorize_mode = "auto" if mode == "real" else mode
+    times = time_calls(lambda: colorizer.colorize(picture, hint_list, mode=colorize_mode), repeats=repeats,
+                       warmup=warmup, device=device)
     row = {"device": device, "mode": mode, "size": size, **latency_stats(times),
            "rss_loaded_mib": rss_loaded / _MIB, "peak_rss_mib": peak_rss_bytes() / _MIB, "cuda_peak_mib": None}
     if device.startswith("cuda"):

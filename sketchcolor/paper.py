@@ -12,7 +12,7 @@ paper, so :func:`clean_page` estimates the paper and removes it:
 - **lines**: a pixel's ink is its darkest channel (a blue or red construction line is a line), stretched so that
   the drawing's darkest strokes are dark — faint pencil then meets the same line threshold as a pen drawing.
 
-A picture without paper (a photo, an all-black page) is left as it is. Everything runs on (H, W[, 3]) uint8 and
+A picture without paper (a photo, an all-black page) is only converted to gray. Everything runs on (H, W[, 3]) uint8 and
 costs a few tens of milliseconds at 2048², in strips to bound memory at 4096².
 """
 
@@ -34,6 +34,10 @@ _PAPER_PERCENTILE = 90
 _NEIGHBOUR_RATIO = 0.8
 # A page whose paper is darker than this (8-bit) has none to remove: a dark photo, an all-black picture.
 _MIN_PAPER = 60
+# Paper covers at least this share of the blocks, and its level changes from block to block by at most this share
+# of it (median): a photo's light areas are neither (measured on scikit-image's sample photos and ../shared/realworld).
+_MIN_PAPER_SHARE = 0.85
+_MAX_ROUGHNESS = 0.03
 # Paper texture within this many robust spreads of white is snapped to white, and at least this many levels.
 _TEXTURE_SPREADS = 4.0
 _MIN_SNAP = 3
@@ -81,7 +85,8 @@ def _as_rgb(image_u8: np.ndarray) -> np.ndarray:
 
 def paper_level(image_u8: np.ndarray) -> np.ndarray | None:
     """The paper's light level per channel on a coarse grid, (gh, gw, C) float32 on the 0-255 scale, or None when
-    the picture has no paper to remove (its light areas darker than ``_MIN_PAPER``)."""
+    the picture shows no paper: its light areas darker than ``_MIN_PAPER``, or too few of them, or too uneven (a
+    photo)."""
     rgb = _as_rgb(image_u8)
     height, width, channels = rgb.shape
     # Area-average by 2 first on large pages: the percentile then reads a quarter of the pixels, grain averaged.
@@ -101,7 +106,8 @@ def paper_level(image_u8: np.ndarray) -> np.ndarray | None:
     # Paper: not much darker than the brightest block around it, nor than the page's paper.
     near = ndimage.maximum_filter(light, size=5, mode="nearest")
     paper = (light >= _NEIGHBOUR_RATIO * near) & (light >= _NEIGHBOUR_RATIO * page)
-    if not paper.any():
+    roughness = float(np.median(np.abs(np.diff(light, axis=1)))) / page if gw > 1 else 0.0
+    if paper.mean() < _MIN_PAPER_SHARE or roughness > _MAX_ROUGHNESS:
         return None
     if not paper.all():
         _, (iy, ix) = ndimage.distance_transform_edt(~paper, return_indices=True)

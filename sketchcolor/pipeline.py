@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from scipy import ndimage
 from torch import nn
 
 from sketchcolor import color as C
@@ -149,6 +150,8 @@ _MODE_PAPER_LEVEL = 230
 _STROKE_DEPTH_PX = 6.0
 # Line art seen by the nets at working size: a stroke is at least this share of its darkest pixel's ink.
 _THIN_LINE_INK = 0.75
+# A region's tone is the estimate's mean over its pixels farther than this from a line at working size (when any).
+_LINE_BLUR_PX = 1.5
 # Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
 _STRIP_ROWS = 512
 
@@ -477,6 +480,8 @@ class Colorizer:
                 gray_small = np.minimum(gray_small, faded)
             l_small = self._estimate_small(gray_small, h_pad, w_pad)
             labels, _ = self._regions(line_min, mode, gap_closing)
+            # Pixels clear of the lines: the estimate beside a line is a blur of the line, dark in thin regions.
+            clear = ndimage.distance_transform_edt(labels > 0) > _LINE_BLUR_PX
         else:
             # The input's own L at working size (area-averaged L, not L of averaged gray).
             l_small = F.interpolate(lab_l_full[None, None], size=(h, w), mode="area")[0, 0]
@@ -502,6 +507,8 @@ class Colorizer:
             ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature,
                                               l_small=l_small, decode=self.config.decode(mode))
         out = {"l_small": l_small, "ab_small": ab_small}
+        if mode == "sketch":
+            out["clear"] = clear
         if want_logits:
             logits = F.interpolate(heads.logits, size=(h_pad, w_pad), mode="bilinear", align_corners=False)
             out["logits"] = logits[0, :, :h, :w].float()
@@ -643,6 +650,8 @@ class Colorizer:
         model card."""
         gray_full, hint_list, mode, cfg = page.gray, page.hints, page.mode, self.config
         sketch = mode == "sketch"
+        if sketch and not shading and cfg.carry_lines:
+            return self._colorize_flat_sketch(page, temperature, gap_closing)
         height, width = gray_full.shape
         # 1. Lightness: line art's from the inversion net; a grayscale picture keeps its own L, exactly.
         lab_l_full = None if sketch else self._l_full(page.rgb)
@@ -691,6 +700,78 @@ class Colorizer:
             colors=Image.fromarray(colors_u8, "RGB"),
             shading=Image.fromarray(shading_u8, "L"),
             page=paper,
+            labels=labels,
+        )
+
+    def _colorize_flat_sketch(self, page: "_Prepared", temperature: float, gap_closing: float) -> ColorizeResult:
+        """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
+        rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
+        and indexing, not color conversion)."""
+        from sketchcolor.regions import majority_value, nearest_region_index
+
+        gray_full, hint_list, cfg = page.gray, page.hints, self.config
+        height, width = gray_full.shape
+        small = self._net_small(gray_full, None, hint_list, "sketch", temperature, gap_closing)
+        l_detail = self._upsample(small["l_small"].cpu()[None], height, width)[0]
+        ab_full = self._upsample(small["ab_small"].cpu(), height, width)
+        labels, paper = self._regions(gray_full, "sketch", gap_closing)
+        count = int(labels.max()) + 1
+        flat_labels = labels.ravel()
+        sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
+        # One tone and one color per region: the means of the estimate and of the net's color over it, the tone
+        # over the region's pixels clear of the lines where it has any.
+        region_lab = np.stack([np.bincount(flat_labels, weights=plane.ravel(), minlength=count) / sizes
+                               for plane in (l_detail.numpy(), ab_full[0].numpy(), ab_full[1].numpy())])
+        del ab_full
+        clear_small = small["clear"]
+        rows = np.minimum(np.arange(height) * clear_small.shape[0] // height, clear_small.shape[0] - 1)
+        cols = np.minimum(np.arange(width) * clear_small.shape[1] // width, clear_small.shape[1] - 1)
+        clear = clear_small[np.ix_(rows, cols)].ravel()
+        clear_sizes = np.bincount(flat_labels[clear], minlength=count)
+        clear_l = np.bincount(flat_labels[clear], weights=l_detail.numpy().ravel()[clear], minlength=count)
+        has_clear = clear_sizes > 0
+        region_lab[0, has_clear] = clear_l[has_clear] / clear_sizes[has_clear]
+        del clear
+        region_paper = np.zeros(count, bool)
+        region_paper[flat_labels[paper.ravel()]] = True
+        region_paper[0] = False
+        index = nearest_region_index(labels)
+        carried = flat_labels[index].reshape(labels.shape) if index is not None else labels
+        del index
+        hinted = np.zeros(count, bool)
+        if cfg.hint_fill and hint_list:
+            # A hinted region takes the hint's color and L flat, the most common among several (a bucket fill);
+            # a hint on a line counts for the region beside it.
+            hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
+            hint_region = np.array([carried[min(height - 1, int(h.y)), min(width - 1, int(h.x))] for h in hint_list])
+            for region in np.unique(hint_region[hint_region > 0]):
+                region_lab[:, region] = majority_value(hint_lab[hint_region == region].T)
+                hinted[region] = True
+        region_paper &= ~hinted
+        if cfg.white_page:
+            region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
+        rgb = fit_to_gamut(torch.from_numpy(region_lab[0]).float()[None], torch.from_numpy(region_lab[1:]).float()[:, None])
+        palette = _to_u8(rgb)[0]  # (count, 3)
+        colors_u8 = palette[carried]
+        rgb_u8 = np.empty_like(colors_u8)
+        lines = page.lines
+        for y0 in range(0, height, _STRIP_ROWS):
+            sl = slice(y0, y0 + _STRIP_ROWS)
+            product = colors_u8[sl].astype(np.uint16) * lines[sl, :, None]
+            rgb_u8[sl] = ((product + 127) // 255).astype(np.uint8)
+        region_l = torch.from_numpy(region_lab[0].astype(np.float32))
+        flat_l = region_l[torch.from_numpy(carried.astype(np.int64))]
+        shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
+        return ColorizeResult(
+            image=Image.fromarray(rgb_u8, "RGB"),
+            mode="sketch",
+            l_estimate=_l_to_u8(flat_l),
+            flat=Image.fromarray(colors_u8, "RGB"),
+            lines=Image.fromarray(lines),
+            hints=hint_list,
+            colors=Image.fromarray(colors_u8.copy(), "RGB"),
+            shading=Image.fromarray(shading_u8, "L"),
+            page=region_paper[carried],
             labels=labels,
         )
 

@@ -307,6 +307,12 @@ def background_mask(
     return page[labels]
 
 
+def majority_value(values: np.ndarray) -> np.ndarray:
+    """The value (column of ``values`` (C, N)) held most often; among equals the lowest (sorted by channel)."""
+    found, counts = np.unique(np.asarray(values), axis=1, return_counts=True)
+    return found[:, int(np.argmax(counts))]
+
+
 def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, *,
                      split: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Fill each region with the value of its nearest hint pixel inside the region (any number of channels).
@@ -363,9 +369,7 @@ def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, *
     mixed = np.flatnonzero(hinted & ~uniform)
     if mixed.size and not split:
         for region in mixed:
-            inside = hint_labels == region
-            found, counts = np.unique(hint_values[:, inside], axis=1, return_counts=True)
-            region_value[:, region] = found[:, np.argmax(counts)]
+            region_value[:, region] = majority_value(hint_values[:, hint_labels == region])
         filled.reshape(channels, -1)[:] = region_value[:, flat_labels]
     elif mixed.size:
         slices = ndimage.find_objects(labels)

@@ -86,20 +86,25 @@ def test_deterministic(colorizer, line_art):
     assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
 
 
-def test_cleanup_makes_regions_uniform(colorizer, line_art):
-    plain = colorizer.colorize(line_art, mode="sketch")
-    result = colorizer.colorize(line_art, mode="sketch", cleanup=True)
-    assert result.image.size == line_art.size
+def _largest_spread(result) -> float:
     ab = rgb2lab(np.asarray(result.colors))[..., 1:]
-    spread = []
-    for label in np.unique(result.labels[result.labels > 0]):
-        inside = result.labels == label
-        if inside.sum() > 50:
-            spread.append(ab[inside].std(axis=0).max())
-    assert spread and max(spread) < 1.0  # one color per region (rounding to 8 bits aside)
-    plain_ab = rgb2lab(np.asarray(plain.colors))[..., 1:]
-    assert max(plain_ab[result.labels == label].std(axis=0).max()
-               for label in np.unique(result.labels[result.labels > 0])) > max(spread)
+    return max(ab[result.labels == label].std(axis=0).max() for label in np.unique(result.labels[result.labels > 0])
+               if (result.labels == label).sum() > 50)
+
+
+def test_cleanup_makes_regions_uniform(colorizer, line_art):
+    # With the shading kept, colors vary inside a region unless cleaned up.
+    plain = colorizer.colorize(line_art, mode="sketch", shading=True)
+    result = colorizer.colorize(line_art, mode="sketch", shading=True, cleanup=True)
+    assert result.image.size == line_art.size
+    assert _largest_spread(result) < 1.0  # one color per region (rounding to 8 bits aside)
+    assert _largest_spread(plain) > _largest_spread(result)
+
+
+def test_line_art_comes_in_flat_colors_by_default(colorizer, line_art):
+    result = colorizer.colorize(line_art, mode="sketch")
+    assert _largest_spread(result) < 1.0
+    assert np.array_equal(np.asarray(result.flat), np.asarray(result.colors))
 
 
 def test_regionfill_method_needs_no_weights(line_art):
