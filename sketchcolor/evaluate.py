@@ -315,7 +315,8 @@ def _psnr_of_mean_mse(values: list[float]) -> float:
 def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """Means over pictures: summary[task][str(N)][method] = {metric: mean, "sec_per_img": mean, "pictures": k}.
 
-    ``page_leak`` is NaN for tasks whose records do not carry it (gray).
+    ``page_leak`` is pooled: tinted paper pixels over paper pixels of all the group's pictures; NaN for tasks whose
+    records do not carry it (gray).
     """
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for record in records:
@@ -324,6 +325,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, di
     for (task, n_hints, method), group in groups.items():
         row = {name: _mean([r[name] for r in group]) for name in METRIC_NAMES}
         row.update({name: _mean([r.get(name, math.nan) for r in group]) for name in SKETCH_METRIC_NAMES})
+        # Page leak over all the pictures' paper pixels together: a picture with a few paper pixels weighs little.
+        paper = sum(r.get("page_px", 0) for r in group)
+        row["page_leak"] = sum(r.get("page_tinted", 0) for r in group) / paper if paper else math.nan
         # A picture colored exactly (e.g. a black-and-white target) has infinite PSNR and would make the mean
         # infinite; the mean PSNR is therefore taken from the mean squared error over pictures.
         row["psnr"] = _psnr_of_mean_mse([r["psnr"] for r in group])
@@ -546,7 +550,9 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                               "method": method, **metrics.all_metrics(rgb_u8, picture.color_u8), "sec": seconds,
                               "hints": [[h.x, h.y, color_hex(h.color)] for h in hints]}
                     if task in SKETCH_TASKS:
-                        record["page_leak"] = metrics.page_leak(rgb_u8, picture.color_u8, picture.line_u8)
+                        tinted, paper = metrics.page_leak_counts(rgb_u8, picture.color_u8, picture.line_u8)
+                        record.update(page_leak=tinted / paper if paper else math.nan, page_tinted=tinted,
+                                      page_px=paper)
                     records.append(record)
                     if shown and method != "identity":
                         tiles.append((method, rgb_u8))

@@ -150,7 +150,9 @@ def colorfulness(image_u8: np.ndarray) -> float:
 
 
 def page_pixels(target_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
-    """bool (H, W): page in the target (every channel >= 245) and off the clean line art's lines.
+    """bool (H, W): the target's paper: page white (every channel >= 245), off the clean line art's lines, and
+    connected to the picture's border through such pixels (a white shape inside the drawing, an eye's white, is
+    no paper).
 
     A line is line art ``<= LINE_THRESHOLD``, grown by 1 px (3x3) so anti-aliased stroke edges do not count.
     """
@@ -160,22 +162,30 @@ def page_pixels(target_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
         raise ImageError(f"expected (H, W) uint8 line art of the target's size {target_u8.shape[:2]}, "
                          f"got {line_u8.dtype} {line_u8.shape}")
     on_line = ndimage.binary_dilation(line_u8 <= LINE_THRESHOLD, structure=np.ones((3, 3), bool))
-    return np.all(target_u8 >= PAGE_WHITE, axis=2) & ~on_line
+    white = np.all(target_u8 >= PAGE_WHITE, axis=2) & ~on_line
+    parts, _ = ndimage.label(white)
+    border = np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))
+    return np.isin(parts, border[border > 0])
 
 
-def page_leak(pred_u8: np.ndarray, target_u8: np.ndarray, line_u8: np.ndarray) -> float:
-    """Share of the page pixels (:func:`page_pixels`) that the prediction tints: CIELAB chroma > 6 or L < 90.
-
-    Measures color or gray spilling onto the paper (an outline gap, a toned paper left in); NaN when the target
-    has no page pixel off the lines.
-    """
+def page_leak_counts(pred_u8: np.ndarray, target_u8: np.ndarray, line_u8: np.ndarray) -> tuple[int, int]:
+    """``(tinted, paper)``: how many of the target's paper pixels (:func:`page_pixels`) the prediction tints
+    (CIELAB chroma > 6 or L < 90), and how many there are."""
     pred_u8, target_u8 = _check_rgb(pred_u8, target_u8)
     page = page_pixels(target_u8, line_u8)
     if not page.any():
-        return math.nan
+        return 0, 0
     lab = rgb2lab(pred_u8[page][:, None, :])[:, 0, :]
     tinted = (np.hypot(lab[:, 1], lab[:, 2]) > PAGE_LEAK_CHROMA) | (lab[:, 0] < PAGE_LEAK_L)
-    return float(tinted.mean())
+    return int(tinted.sum()), int(page.sum())
+
+
+def page_leak(pred_u8: np.ndarray, target_u8: np.ndarray, line_u8: np.ndarray) -> float:
+    """Share of the target's paper pixels (:func:`page_pixels`) that the prediction tints: CIELAB chroma > 6 or
+    L < 90. Measures color or gray spilling onto the paper (an outline gap, a toned paper left in); NaN when the
+    target has no paper."""
+    tinted, paper = page_leak_counts(pred_u8, target_u8, line_u8)
+    return tinted / paper if paper else math.nan
 
 
 def all_metrics(pred_u8: np.ndarray, target_u8: np.ndarray) -> dict[str, float]:

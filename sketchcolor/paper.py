@@ -38,9 +38,12 @@ _MIN_PAPER = 60
 # of it (median): a photo's light areas are neither (measured on scikit-image's sample photos and ../shared/realworld).
 _MIN_PAPER_SHARE = 0.85
 _MAX_ROUGHNESS = 0.03
-# Paper texture within this many robust spreads of white is snapped to white, and at least this many levels.
+# Paper texture within this many robust spreads of white is snapped to white, between these many levels; the
+# spread is read from the pixels at least _PAPER_FLOOR light (not the lines or fills).
 _TEXTURE_SPREADS = 4.0
 _MIN_SNAP = 3
+_MAX_SNAP = 24
+_PAPER_FLOOR = 160
 # The darkest strokes (this percentile of the ink) are stretched to at least this dark; at most by _MAX_STRETCH.
 _INK_PERCENTILE = 5
 _INK_TARGET = 64
@@ -166,12 +169,14 @@ def clean_page(image_u8: np.ndarray) -> CleanPage:
             lines[y0:y1] = np.rint(flat @ luma)
         del flat
 
-    # The paper's grain: the spread of the light half of the pixels (a sample keeps this cheap at 4096²).
+    # The paper's grain: its spread from the median down to the quartile of the light pixels (above the median the
+    # paper is clipped at white). A sample keeps this cheap at 4096².
     step = max(1, int(np.sqrt(height * width / 250_000)))
     sample = ink[::step, ::step].ravel()
-    light = sample[sample >= np.median(sample)].astype(np.float32)
-    spread = 1.4826 * float(np.median(np.abs(light - np.median(light))))
-    snap = 255 - max(_MIN_SNAP, int(np.ceil(_TEXTURE_SPREADS * spread)))
+    light = sample[sample >= _PAPER_FLOOR]
+    quartile, median = np.percentile(light, [25, 50]) if light.size else (255.0, 255.0)
+    spread = float(median - quartile) / 0.674
+    snap = 255 - int(np.clip(np.ceil(_TEXTURE_SPREADS * spread), _MIN_SNAP, _MAX_SNAP))
     dark = sample[sample < snap]
     ink_level = float(np.percentile(dark, _INK_PERCENTILE)) if dark.size >= 16 else 0.0
     stretch = float(np.clip((255.0 - _INK_TARGET) / max(snap - ink_level, 1.0), 1.0, _MAX_STRETCH)) if dark.size >= 16 else 1.0

@@ -220,6 +220,38 @@ def detect_mode(gray_u8: np.ndarray) -> str:
     return "sketch" if np.percentile(depth, 75) <= _STROKE_DEPTH_PX else "gray"
 
 
+def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray,
+                    ab: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The regions hints color, and their colors: ``(labels, {region: Lab})``.
+
+    A region holding hints of one color takes it. A region holding hints of several colors (a flag's stripes drawn
+    without lines between them) is split between them by the net's own color, which follows the hints: each pixel
+    takes the hint color nearest to the net's ab there (``ab`` (2, H, W)), so the border between two colors is where
+    the net puts it, not a straight cut halfway between the hints. labels int (H, W); hint_yx the hints' pixels;
+    hint_lab (N, 3).
+    """
+    regions = np.array([labels[y, x] for y, x in hint_yx])
+    colors: dict[int, np.ndarray] = {}
+    next_label = int(labels.max()) + 1
+    for region in np.unique(regions[regions > 0]):
+        found = np.unique(hint_lab[regions == region], axis=0)
+        if len(found) == 1:
+            colors[int(region)] = found[0]
+            continue
+        if next_label == int(labels.max()) + 1:
+            labels = labels.copy()
+        inside = labels == region
+        pixel_ab = ab[:, inside]  # (2, n)
+        nearest = ((pixel_ab[None] - found[:, 1:, None]) ** 2).sum(axis=1).argmin(axis=0)
+        parts = np.where(nearest == 0, region, next_label + nearest - 1).astype(labels.dtype)
+        labels[inside] = parts
+        colors[int(region)] = found[0]
+        for k in range(1, len(found)):
+            colors[next_label + k - 1] = found[k]
+        next_label += len(found) - 1
+    return labels, colors
+
+
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
     """(h, w) of the picture at working size and (h_pad, w_pad) rounded up to the nets' size multiple."""
     scale = working_size / max(height, width)
@@ -460,7 +492,7 @@ class Colorizer:
     def _net_small(self, gray_full: np.ndarray, lab_l_full: torch.Tensor | None, hint_list: list[Hint], mode: str,
                    temperature: float, gap_closing: float, want_logits: bool = False):
         """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
-        from sketchcolor.regions import propagate_values
+        from sketchcolor.regions import propagate_values, split_page_at_hints
 
         self._require_color_net()
         height, width = gray_full.shape
@@ -479,7 +511,7 @@ class Colorizer:
                 faded = (255 - _THIN_LINE_INK * (255 - line_min.astype(np.float32))).round().astype(np.uint8)
                 gray_small = np.minimum(gray_small, faded)
             l_small = self._estimate_small(gray_small, h_pad, w_pad)
-            labels, _ = self._regions(line_min, mode, gap_closing)
+            labels, paper = self._regions(line_min, mode, gap_closing)
             # Pixels clear of the lines: the estimate beside a line is a blur of the line, dark in thin regions.
             clear = ndimage.distance_transform_edt(labels > 0) > _LINE_BLUR_PX
         else:
@@ -487,8 +519,10 @@ class Colorizer:
             l_small = F.interpolate(lab_l_full[None, None], size=(h, w), mode="area")[0, 0]
             labels, _ = self._regions(gray_small, mode, gap_closing)
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
-        fill_ab, fill_mask = propagate_values(labels, hint_ab.numpy(), hint_mask.numpy()[0] > 0,
-                                              split=mode != "sketch")
+        seeds = hint_mask.numpy()[0] > 0
+        if mode == "sketch":
+            labels, _ = split_page_at_hints(labels, paper, seeds, gap_closing * max(h, w))
+        fill_ab, fill_mask = propagate_values(labels, hint_ab.numpy(), seeds)
 
         def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
             return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
@@ -659,8 +693,16 @@ class Colorizer:
         small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature, gap_closing)
         l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if sketch else lab_l_full
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
-        # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one.
+        # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one; a
+        # hint on the page colors the open shape it is in.
         labels, paper = self._regions(gray_full, mode, gap_closing)
+        if sketch and hint_list and cfg.hint_fill:
+            from sketchcolor.regions import split_page_at_hints
+
+            seeds = np.zeros((height, width), bool)
+            for hint in hint_list:
+                seeds[min(height - 1, int(hint.y)), min(width - 1, int(hint.x))] = True
+            labels, paper = split_page_at_hints(labels, paper, seeds, gap_closing * max(height, width))
         l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
             # 4. One tone per region, the estimate's mean over it: its shading at working size is soft and blotchy.
@@ -668,7 +710,8 @@ class Colorizer:
         hinted_t = torch.zeros((height, width), dtype=torch.bool)
         if cfg.hint_fill:
             # 5. A hinted region takes its hint's color flat (sketch: its L too, which the estimate cannot know).
-            l_full, ab_full, hinted_t = self._follow_hint_colors(l_full, ab_full, labels, hint_list, with_l=sketch)
+            l_full, ab_full, hinted_t, labels = self._follow_hint_colors(l_full, ab_full, labels, hint_list,
+                                                                         with_l=sketch)
         paper &= ~hinted_t.numpy()
         if cfg.white_page:
             # 6. The paper stays white unless a hint lands on it.
@@ -707,7 +750,7 @@ class Colorizer:
         """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
         rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
         and indexing, not color conversion)."""
-        from sketchcolor.regions import majority_value, nearest_region_index
+        from sketchcolor.regions import nearest_region_index, split_page_at_hints
 
         gray_full, hint_list, cfg = page.gray, page.hints, self.config
         height, width = gray_full.shape
@@ -715,6 +758,19 @@ class Colorizer:
         l_detail = self._upsample(small["l_small"].cpu()[None], height, width)[0]
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         labels, paper = self._regions(gray_full, "sketch", gap_closing)
+        index = nearest_region_index(labels)
+        # A hint on a line counts for the region beside it; one on the page colors the open shape it is in.
+        hint_yx = [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
+        if index is not None:
+            hint_yx = [divmod(int(index[y, x]), width) for y, x in hint_yx]
+        if cfg.hint_fill and hint_yx:
+            seeds = np.zeros((height, width), bool)
+            seeds[tuple(np.array(hint_yx).T)] = True
+            labels, paper = split_page_at_hints(labels, paper, seeds, gap_closing * max(height, width))
+        hint_colors: dict[int, np.ndarray] = {}
+        if cfg.hint_fill and hint_list:
+            hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
+            labels, hint_colors = _hinted_regions(labels, hint_yx, hint_lab, ab_full.numpy())
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
         sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
@@ -735,18 +791,12 @@ class Colorizer:
         region_paper = np.zeros(count, bool)
         region_paper[flat_labels[paper.ravel()]] = True
         region_paper[0] = False
-        index = nearest_region_index(labels)
         carried = flat_labels[index].reshape(labels.shape) if index is not None else labels
         del index
         hinted = np.zeros(count, bool)
-        if cfg.hint_fill and hint_list:
-            # A hinted region takes the hint's color and L flat, the most common among several (a bucket fill);
-            # a hint on a line counts for the region beside it.
-            hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
-            hint_region = np.array([carried[min(height - 1, int(h.y)), min(width - 1, int(h.x))] for h in hint_list])
-            for region in np.unique(hint_region[hint_region > 0]):
-                region_lab[:, region] = majority_value(hint_lab[hint_region == region].T)
-                hinted[region] = True
+        for region, lab in hint_colors.items():
+            region_lab[:, region] = lab  # a hinted region takes its hint's color and L, flat
+            hinted[region] = True
         region_paper &= ~hinted
         if cfg.white_page:
             region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
@@ -777,8 +827,9 @@ class Colorizer:
 
     def _follow_hint_colors(self, l_full: torch.Tensor, ab_full: torch.Tensor, labels: np.ndarray,
                             hint_list: list[Hint], *, with_l: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A region holding a hint takes the hint's color, flat: returns (L, ab, hinted) with the hinted regions
-        filled (L only ``with_l``, else returned as it came) and ``hinted`` (H, W) bool marking them.
+        """A region holding a hint takes the hint's color, flat: returns (L, ab, hinted, labels) with the hinted
+        regions filled (L only ``with_l``, else returned as it came), ``hinted`` (H, W) bool marking them and the
+        labels (line art: regions holding hints of several colors split, :func:`_hinted_regions`).
 
         Sketch mode fills both: the inversion net cannot know that the artist asked for dark blue, and the color
         net only predicts ab, so without the hint's L a hinted region would come out in the hint's hue at the
@@ -790,20 +841,28 @@ class Colorizer:
 
         height, width = labels.shape
         if not hint_list:
-            return l_full, ab_full, torch.zeros((height, width), dtype=torch.bool)
-        first = 0 if with_l else 1  # Lab channels to fill
-        plane = np.zeros((3 - first, height, width), np.float32)
-        mask = np.zeros((height, width), bool)
-        for hint in hint_list:
-            x, y = min(width - 1, int(hint.x)), min(height - 1, int(hint.y))
-            plane[:, y, x] = C.rgb_u8_to_lab_np(np.array([[hint.color]], np.uint8))[0, 0, first:]
-            mask[y, x] = True
-        fill, filled = propagate_values(labels, plane, mask, split=not with_l)
-        inside = torch.from_numpy(filled > 0)
-        fill_t = torch.from_numpy(fill)
+            return l_full, ab_full, torch.zeros((height, width), dtype=torch.bool), labels
+        hint_yx = [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
+        hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
         if with_l:
+            # Line art: one color per region, split by the net's own color where hints of several colors share one.
+            labels, colors = _hinted_regions(labels, hint_yx, hint_lab, ab_full.numpy())
+            table = np.zeros((int(labels.max()) + 1, 3), np.float32)
+            known = np.zeros(len(table), bool)
+            for region, lab in colors.items():
+                table[region], known[region] = lab, True
+            inside = torch.from_numpy(known[labels])
+            fill_t = torch.from_numpy(table[labels]).permute(2, 0, 1)
             l_full = torch.where(inside, fill_t[0], l_full)
-        return l_full, torch.where(inside[None], fill_t[-2:], ab_full), inside
+            return l_full, torch.where(inside[None], fill_t[1:], ab_full), inside, labels
+        plane = np.zeros((2, height, width), np.float32)
+        mask = np.zeros((height, width), bool)
+        for (y, x), lab in zip(hint_yx, hint_lab):
+            plane[:, y, x] = lab[1:]
+            mask[y, x] = True
+        fill, filled = propagate_values(labels, plane, mask)
+        inside = torch.from_numpy(filled > 0)
+        return l_full, torch.where(inside[None], torch.from_numpy(fill), ab_full), inside, labels
 
     @staticmethod
     def _carry_under_lines(l_full: torch.Tensor, ab_full: torch.Tensor, page: np.ndarray, labels: np.ndarray, *,

@@ -33,6 +33,7 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -85,11 +86,12 @@ def label_regions(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.nd
     return labels.astype(np.int32, copy=False)
 
 
-def _gap_cores(lines: np.ndarray, radius: float, max_side: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _gap_cores(lines: np.ndarray, radius: float, max_side: int, *, reach: bool = False):
     """The cores of the regions that thickening the lines by ``radius`` leaves, and which of them touch the border.
 
     Returns ``(nearest, on_border)``: int32 (H, W) the core nearest to every pixel (1..K), bool (K + 1,) True for
-    cores reaching the picture's border; None when no core is left (the radius closes everything).
+    cores reaching the picture's border; with ``reach`` also bool (H, W), True within ``radius`` of a core (where
+    a ball of that radius rolling inside the lines reaches). None when no core is left.
     """
     # Large pictures are closed on a coarser grid (a block is line when any of its pixels is): the gaps are
     # many pixels wide there, and two distance transforms at full size would cost seconds at 4096².
@@ -114,9 +116,16 @@ def _gap_cores(lines: np.ndarray, radius: float, max_side: int) -> tuple[np.ndar
         on_border[edge] = True
     on_border[0] = False
     nearest = cores.ravel()[nearest_region_index(cores)].reshape(cores.shape)
-    if factor > 1:
-        nearest = np.repeat(np.repeat(nearest, factor, axis=0), factor, axis=1)[: lines.shape[0], : lines.shape[1]]
-    return nearest.astype(np.int32, copy=False), on_border
+    within = ndimage.distance_transform_edt(cores == 0) <= radius / factor + 1 if reach else None
+
+    def full(plane: np.ndarray) -> np.ndarray:
+        if factor == 1:
+            return plane
+        return np.repeat(np.repeat(plane, factor, axis=0), factor, axis=1)[: lines.shape[0], : lines.shape[1]]
+
+    if reach:
+        return full(nearest).astype(np.int32, copy=False), on_border, full(within)
+    return full(nearest).astype(np.int32, copy=False), on_border
 
 
 def _split(labels: np.ndarray, by: np.ndarray) -> np.ndarray:
@@ -219,6 +228,46 @@ def segment_line_art(
     labels = _relabel_consecutive(labels, keep)
     page &= labels > 0
     return Segmentation(labels=labels, page=page)
+
+
+# Scales (× the gap radius) at which the page is searched for an open shape around a hint on it, largest first.
+POCKET_SCALES = (8, 4, 2)
+
+
+def split_page_at_hints(labels: np.ndarray, page: np.ndarray, seeds: np.ndarray, gap_radius: float, *,
+                        scales: Sequence[float] = POCKET_SCALES, max_side: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Give a hint on the page the open shape it was put in, not the whole page: ``(labels, page)`` updated.
+
+    A shape whose outline leaves a gap wider than the closing size (a face open at the chin) is page; a hint in it
+    should color the shape, and a bucket fill would flood the paper. For each seed pixel on the page, at each scale
+    in ``scales`` (largest first), the lines are thickened by ``scale * gap_radius``: when the seed's nearest core
+    of the remaining page does not reach the border, the seed is in an open shape, and the shape is what a ball of
+    that radius rolling in the core reaches of the seed's page region (a trapped-ball fill: its border follows the
+    lines, and across the shape's mouth the ball's edge). It becomes a region of its own, no longer page. Seeds in no such shape (the paper around the drawing) leave the page as it
+    is, so a hint there colors the paper. labels int (H, W) (0 = line); page, seeds bool (H, W).
+    """
+    points = np.argwhere(np.asarray(seeds, bool) & page)
+    if points.size == 0 or gap_radius <= 0:
+        return labels, page
+    labels, page = labels.copy(), page.copy()
+    lines = labels == 0
+    next_label = int(labels.max()) + 1
+    for scale in scales:
+        if points.size == 0:
+            break
+        cores = _gap_cores(lines, scale * gap_radius, max_side, reach=True)
+        if cores is None:
+            continue
+        nearest, on_border, reach = cores
+        inside = reach[points[:, 0], points[:, 1]] & ~on_border[nearest[points[:, 0], points[:, 1]]]
+        keys = {(int(nearest[y, x]), int(labels[y, x])) for y, x in points[inside]}
+        for core, region in sorted(keys):
+            shape = page & reach & (nearest == core) & (labels == region)
+            labels[shape] = next_label
+            page &= ~shape
+            next_label += 1
+        points = points[page[points[:, 0], points[:, 1]]]
+    return labels, page
 
 
 def gray_regions(

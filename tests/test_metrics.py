@@ -174,3 +174,19 @@ def test_page_leak_undefined_without_page_and_checks_shapes():
         metrics.page_leak(target, target, line[:5])
     with pytest.raises(ImageError, match="line art"):
         metrics.page_leak(target, target, line.astype(np.float32))
+
+
+def test_page_is_the_white_connected_to_the_border_not_a_white_shape_inside():
+    from sketchcolor.metrics import page_leak, page_pixels
+
+    line = np.full((40, 40), 255, np.uint8)
+    line[10, 10:30] = line[29, 10:30] = 0
+    line[10:30, 10] = line[10:30, 29] = 0
+    target = np.full((40, 40, 3), 255, np.uint8)  # white inside and outside the box
+    page = page_pixels(target, line)
+    assert page[2, 2] and not page[20, 20]
+    pred = target.copy()
+    pred[12:28, 12:28] = (200, 40, 40)  # the white shape inside is colored: no leak
+    assert page_leak(pred, target, line) == 0.0
+    pred[0:5] = (200, 40, 40)  # the paper at the top is
+    assert 0 < page_leak(pred, target, line) < 0.5

@@ -229,3 +229,25 @@ def test_segment_line_art_handles_blank_and_black_pages():
     assert white.page.all() and (white.labels == 1).all()
     black = regions.segment_line_art(np.zeros((30, 40), np.uint8))
     assert not black.page.any() and not black.labels.any()
+
+
+def test_a_hint_on_the_page_takes_the_open_shape_it_is_in_not_the_paper():
+    image = Image.new("L", (160, 160), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([30, 30, 130, 130], outline=0, width=3)
+    draw.rectangle([72, 120, 88, 135], fill=255)  # a 16 px mouth at the bottom: wider than twice the radius
+    line = np.array(image)
+    seg = regions.segment_line_art(line, gap_radius=3)
+    assert seg.page[80, 80]  # the open circle is page
+    seeds = np.zeros(line.shape, bool)
+    seeds[80, 80] = True
+    labels, page = regions.split_page_at_hints(seg.labels, seg.page, seeds, 3)
+    shape = labels == labels[80, 80]
+    assert not page[80, 80] and page[5, 5] and page[150, 80]  # the shape left the page; the paper did not
+    assert shape[40:120, 45:115].mean() > 0.9 and not shape[:28].any() and not shape[:, :28].any()
+    assert shape[120, 80] and not shape[140, 80]  # the cut runs across the mouth
+    # A seed on the paper around the drawing leaves the page as it is, so the hint colors the paper.
+    seeds[:] = False
+    seeds[5, 5] = True
+    same, same_page = regions.split_page_at_hints(seg.labels, seg.page, seeds, 3)
+    assert np.array_equal(same, seg.labels) and np.array_equal(same_page, seg.page)

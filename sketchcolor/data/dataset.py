@@ -240,9 +240,11 @@ class PairDataset(Dataset):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hints propagated over the regions a hint fills when coloring (line art, as the pipeline splits them)
         or over flat gray regions (gray task)."""
-        from sketchcolor.regions import gray_regions, propagate_values, segment_line_art
+        from sketchcolor.regions import GAP_CLOSING, gray_regions, propagate_values, segment_line_art, split_page_at_hints
 
         if task == "sketch":
-            return propagate_values(segment_line_art(line_u8).labels, hint_ab, hint_mask > 0, split=False)
+            seg = segment_line_art(line_u8)
+            labels, _ = split_page_at_hints(seg.labels, seg.page, hint_mask > 0, GAP_CLOSING * max(line_u8.shape))
+            return propagate_values(labels, hint_ab, hint_mask > 0)
         labels = gray_regions(cv2.cvtColor(target_u8, cv2.COLOR_RGB2GRAY))
         return propagate_values(labels, hint_ab, hint_mask > 0)
