@@ -1,11 +1,15 @@
 """Tests of the Gradio page: the callbacks called directly (with a fake colorizer), the page's wiring, and one API
 round trip through gradio_client against a real server with the tiny random checkpoint (the layered files are
-tested in test_layers.py)."""
+tested in test_layers.py; the page in a real browser in test_demo_browser.py)."""
 
+import base64
+import inspect
+import io
 import logging
 import socket
 import zipfile
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from sketchcolor import demo as D
 from sketchcolor.errors import CheckpointError, ConfigError, HintError, ImageError
+from sketchcolor.hints import hints_from_layer
 
 gr = pytest.importorskip("gradio")
 
@@ -36,13 +41,15 @@ class FakeResult:
 class FakeColorizer:
     """The Colorizer contract without a model: paints the page orange and records what it was given."""
 
-    def __init__(self) -> None:
+    def __init__(self, gap_closing: float = 0.012) -> None:
         self.calls: list[dict] = []
+        self.config = SimpleNamespace(gap_closing=gap_closing)
 
-    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net", shading=False):
+    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net", shading=False,
+                 gap_closing=None):
         rgb_u8 = np.asarray(image)
         self.calls.append({"shape": rgb_u8.shape, "hints": list(hints or []), "mode": mode, "cleanup": cleanup,
-                           "shading": shading})
+                           "shading": shading, "gap_closing": gap_closing})
         gray = Image.fromarray(rgb_u8).convert("L")
         height, width = rgb_u8.shape[:2]
         flat = Image.new("RGB", (width, height), (240, 140, 0))
@@ -74,6 +81,11 @@ def editor_value(picture_u8: np.ndarray, strokes: list[tuple[tuple[int, int, int
     for box, color in strokes:
         draw.line(box, fill=color, width=3)
     return {"background": background, "layers": [np.asarray(layer)], "composite": background}
+
+
+def canvas_value(*strokes: tuple[str, float, list]) -> dict:
+    """What the picture panel sends: {"strokes": [{"color", "size", "points"}]} in picture pixels."""
+    return {"picture": "token", "strokes": [{"color": c, "size": s, "points": p} for c, s, p in strokes]}
 
 
 # ---------------------------------------------------------------------------------------------- pure callbacks
@@ -184,46 +196,150 @@ def test_points_table_accepts_gradio_shapes_and_names_bad_rows():
         D.points_to_rows([[1, 2, "blue-ish"]])
 
 
-def test_draw_points_marks_each_point_in_its_color():
+def test_load_picture_file_reads_an_upload(tmp_path):
+    path = tmp_path / "drawing.png"
+    Image.fromarray(line_drawing()).convert("LA").save(path)  # gray with alpha: composited to RGB
+    out = D.load_picture_file(path)
+    assert out.shape == (64, 96, 3) and out.dtype == np.uint8
+    assert np.array_equal(out, line_drawing())
+
+
+def test_load_picture_file_refuses_from_the_header_and_names_the_file(tmp_path):
+    from conftest import write_png_header
+
+    bomb = write_png_header(tmp_path / "huge.png", 5000, 4000)  # a header only: refused before any decoding
+    with pytest.raises(ImageError, match=r"5000×4000 \(20\.0 megapixels\); this page accepts at most 16\.0"):
+        D.load_picture_file(bomb)
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture")
+    with pytest.raises(ImageError) as info:
+        D.load_picture_file(notes)
+    assert "notes.png" in str(info.value) and str(tmp_path) not in str(info.value)
+    with pytest.raises(ImageError, match="upload a picture or pick an example"):
+        D.load_picture_file(None)
+
+
+def test_parse_strokes_reads_the_panel_value():
+    value = canvas_value(("#E03020", 6, [[10, 20.5], [30, 20.5]]), ("rgb(47, 127, 216)", 2.5, [[5, 5]]))
+    strokes = D.parse_strokes(value)
+    assert strokes == [D.Stroke("#e03020", 6.0, ((10.0, 20.5), (30.0, 20.5))), D.Stroke("#2f7fd8", 2.5, ((5.0, 5.0),))]
+    assert D.parse_strokes(None) == [] and D.parse_strokes({"picture": "token"}) == []
+
+
+@pytest.mark.parametrize("value, message", [
+    ("strokes", "must be an object"),
+    ({"strokes": "x"}, "must be a list"),
+    (canvas_value(("#e03020", 3, [[1, 1]]), ("blue-ish", 3, [[1, 1]])), "stroke 2: bad color"),
+    (canvas_value(("#e03020", 0, [[1, 1]])), "stroke 1: size must be a positive number"),
+    (canvas_value(("#e03020", True, [[1, 1]])), "stroke 1: size must be a positive number"),
+    (canvas_value(("#e03020", 3, [])), "stroke 1: points must be a non-empty list"),
+    (canvas_value(("#e03020", 3, [[1, float("nan")]])), "stroke 1: each point must be"),
+    (canvas_value(("#e03020", 3, [[1, 2, 3]])), "stroke 1: each point must be"),
+    ({"strokes": [{"color": "#e03020", "size": 3, "points": [[1, 1]]}] * (D.MAX_STROKES + 1)}, "more than this page"),
+])
+def test_parse_strokes_names_what_is_wrong(value, message):
+    with pytest.raises(HintError, match=message):
+        D.parse_strokes(value)
+
+
+def test_stroke_layer_paints_what_the_browser_shows():
+    # A 6 px wide stroke from (20, 30.5) to (60, 30.5): rows 27.5-33.5, round caps 3 px beyond each end, as the
+    # browser's canvas covers it (give or take the half pixels it antialiases).
+    layer = D.stroke_layer(D.parse_strokes(canvas_value(("#3aa655", 6, [[20, 30.5], [60, 30.5]]))), 96, 64)
+    assert layer.shape == (64, 96, 4) and layer.dtype == np.uint8
+    painted = layer[..., 3] > 0
+    ys, xs = np.nonzero(painted)
+    assert 27 <= ys.min() <= 28 and 32 <= ys.max() <= 33
+    assert 16 <= xs.min() <= 18 and 61 <= xs.max() <= 63
+    assert (layer[painted][:, :3] == (58, 166, 85)).all() and (layer[painted][:, 3] == 255).all()
+    assert not painted[:20].any() and not painted[40:].any()
+
+
+def test_stroke_layer_paints_later_strokes_on_top_and_clips_at_the_border():
+    value = canvas_value(("#e03020", 8, [[10, 10], [50, 10]]), ("#2f7fd8", 8, [[30, 0], [30, 20]]),
+                         ("#f5d000", 10, [[90, 60], [200, 200]]))
+    layer = D.stroke_layer(D.parse_strokes(value), 96, 64)
+    assert tuple(layer[10, 30, :3]) == (47, 127, 216) and tuple(layer[10, 15, :3]) == (224, 48, 32)
+    assert tuple(layer[60, 92, :3]) == (245, 208, 0)
+
+
+def test_hints_from_strokes_are_the_painted_layers_hints():
+    value = canvas_value(("#e03020", 4, [[12, 30], [36, 30]]), ("#2f7fd8", 4, [[60, 28], [80, 28]]))
+    strokes = D.parse_strokes(value)
+    hints = D.hints_from_strokes(strokes, 96, 64)
+    assert hints == hints_from_layer(D.stroke_layer(strokes, 96, 64))
+    assert {h.color for h in hints} == {(224, 48, 32), (47, 127, 216)}
+    assert all(27 <= h.y <= 31 for h in hints)
+    assert D.hints_from_strokes([], 96, 64) == []
+
+
+def test_page_hints_need_a_picture_and_collect_strokes_and_points():
     picture = line_drawing()
-    marked = D.draw_points(picture, [[30, 30, "#e03020"]])
-    assert tuple(marked[30, 30]) == (224, 48, 32)
-    assert np.array_equal(marked[0, 95], picture[0, 95])
-    assert np.array_equal(D.draw_points(picture, []), picture)
+    stroke_hints, point_hints = D.page_hints(picture, canvas_value(("#e03020", 4, [[12, 30], [36, 30]])),
+                                             [[70, 30, "#2f7fd8"]])
+    assert stroke_hints and all(h.color == (224, 48, 32) for h in stroke_hints)
+    assert [(h.x, h.y, h.color) for h in point_hints] == [(70.0, 30.0, (47, 127, 216))]
+    with pytest.raises(ImageError, match="upload a picture or pick an example"):
+        D.page_hints(None, None, [])
 
 
-def test_suggest_at_passes_strokes_and_points_as_hints():
+def test_hint_summary_counts_what_color_it_sends():
+    picture = line_drawing()
+    strokes = canvas_value(("#e03020", 4, [[12, 30], [36, 30]]))
+    stroke_hints, _ = D.page_hints(picture, strokes, [])
+    summary = D.hint_summary(picture, strokes, [[70, 30, "#2f7fd8"], [80, 30, "#2f7fd8"]])
+    assert summary == f"Sends **{len(stroke_hints) + 2} hints**: {len(stroke_hints)} from 1 stroke, 2 points."
+    assert D.hint_summary(picture, None, [[70, 30, "#2f7fd8"]]) == "Sends **1 hint**: 0 from 0 strokes, 1 point."
+    assert D.hint_summary(None, strokes, []) == "Sends **0 hints** (no picture yet)."
+    # A half-typed table row is said on the line, not raised while the artist types.
+    assert D.hint_summary(picture, None, [[70, 30, "#2f7f"]]).startswith("Cannot send the hints: point 1: bad color")
+
+
+def test_suggest_at_passes_the_hints():
     fake = FakeColorizer()
-    editor = editor_value(line_drawing(), [((12, 30, 36, 30), "#e03020")])
-    out = D.suggest_at(fake, editor, [[70, 30, "#2f7fd8"]], 60, 20, "sketch", k=2)
+    picture = line_drawing()
+    stroke_hints, point_hints = D.page_hints(picture, canvas_value(("#e03020", 4, [[12, 30], [36, 30]])),
+                                             [[70, 30, "#2f7fd8"]])
+    out = D.suggest_at(fake, picture, stroke_hints + point_hints, 60, 20, "sketch", k=2)
     assert out == [("#e03020", 0.5), ("#3aa655", 0.3)]
     call = fake.calls[-1]
     assert (call["x"], call["y"], call["mode"], call["k"]) == (60, 20, "sketch", 2)
-    assert (70.0, 30.0, (47, 127, 216)) in {(h.x, h.y, h.color) for h in call["hints"]}
-    assert any(h.color == (224, 48, 32) for h in call["hints"])
-    assert D.suggestion_choices(out) == [("#e03020 · 50%", "#e03020"), ("#3aa655 · 30%", "#3aa655")]
-    assert D.swatches_html(out).count("background:#") == 2
+    assert call["hints"] == stroke_hints + point_hints
 
 
-def test_colorize_picture_returns_images_and_downloads(tmp_path):
+def test_colorize_picture_passes_the_settings_and_saves_the_downloads(tmp_path):
     fake = FakeColorizer()
-    editor = editor_value(line_drawing(), [((12, 30, 36, 30), "#e03020")])
-    out = D.colorize_picture(fake, editor, [[70, 30, "#2f7fd8"]], "sketch", True, True, out_dir=tmp_path)
-    assert fake.calls[-1]["mode"] == "sketch" and fake.calls[-1]["cleanup"] is True
-    assert fake.calls[-1]["shading"] is True
-    assert len(fake.calls[-1]["hints"]) >= 2
-    assert out.image_u8.shape == (64, 96, 3) and out.l_estimate_u8.shape == (64, 96)
-    assert out.flat_u8.shape == (64, 96, 3)
-    with Image.open(out.png_path) as png:
-        assert png.size == (96, 64) and np.array_equal(np.asarray(png.convert("RGB")), out.image_u8)
-    assert zipfile.is_zipfile(out.ora_path)
-    with open(out.psd_path, "rb") as psd:
+    picture = line_drawing()
+    hints = D.points_to_hints([[70, 30, "#2f7fd8"]])
+    result = D.colorize_picture(fake, picture, hints, "sketch", True, True, 0.02)
+    call = fake.calls[-1]
+    assert (call["mode"], call["cleanup"], call["shading"], call["gap_closing"]) == ("sketch", True, True, 0.02)
+    assert call["hints"] == hints and call["shape"] == (64, 96, 3)
+    D.colorize_picture(fake, picture, hints)
+    assert fake.calls[-1]["gap_closing"] is None and fake.calls[-1]["cleanup"] is False
+    png_path = D.save_png(result, tmp_path)
+    with Image.open(png_path) as png:
+        assert png.size == (96, 64) and np.array_equal(np.asarray(png.convert("RGB")), np.asarray(result.image))
+    ora_path, psd_path = D.save_layered(result, tmp_path)
+    assert zipfile.is_zipfile(ora_path) and ora_path.endswith("sketchcolor.ora")
+    with open(psd_path, "rb") as psd:
         assert psd.read(4) == b"8BPS"
+    assert D.status_text(result, "auto", 1) == "Colored as line art (auto-detected) in 0.01 s with 1 hint."
+    assert D.status_text(result, "sketch", 3) == "Colored as line art in 0.01 s with 3 hints."
 
 
-def test_colorize_picture_without_picture_raises_image_error(tmp_path):
-    with pytest.raises(ImageError):
-        D.colorize_picture(FakeColorizer(), None, [], out_dir=tmp_path)
+def test_picture_data_url_keeps_line_art_lossless_and_shrinks_big_pictures():
+    gray = line_drawing()
+    url = D.picture_data_url(gray)
+    assert url.startswith("data:image/png;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as shown:
+        assert shown.mode == "L" and np.array_equal(np.asarray(shown), gray[..., 0])
+    colored = np.dstack([gray[..., 0], gray[..., 1] // 2, gray[..., 2]])
+    big = np.repeat(np.repeat(colored, 40, axis=0), 40, axis=1)  # 3840×2560
+    url = D.picture_data_url(big)
+    assert url.startswith("data:image/jpeg;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as shown:
+        assert shown.size == (D.DISPLAY_MAX_SIDE, round(D.DISPLAY_MAX_SIDE * 2 / 3))
 
 
 # ---------------------------------------------------------------------------------------------- page plumbing
@@ -262,17 +378,58 @@ def test_find_examples_lists_pictures_only(tmp_path):
     assert D.find_examples(tmp_path / "missing") == [] and D.find_examples(None) == []
 
 
+def test_for_people_also_guards_generators(caplog):
+    def steps():
+        yield 1
+        raise HintError("stroke 2: bad color 'x'")
+
+    def crash():
+        yield 1
+        raise RuntimeError("tensor shape mismatch deep inside")
+
+    wrapped = D.for_people(steps)
+    assert inspect.isgeneratorfunction(wrapped)
+    run = wrapped()
+    assert next(run) == 1
+    with pytest.raises(gr.Error) as info:
+        next(run)
+    assert info.value.message == "stroke 2: bad color 'x'"
+    with caplog.at_level(logging.ERROR, logger="sketchcolor.demo"), pytest.raises(gr.Error) as info:
+        list(D.for_people(crash)())
+    assert info.value.message == D.GENERIC_ERROR and "tensor shape mismatch" in caplog.text
+
+
+def test_the_gap_setting_starts_at_the_colorizers_own():
+    from sketchcolor.pipeline import PipelineConfig
+
+    assert D.default_gap_closing(FakeColorizer(gap_closing=0.02)) == 0.02
+    assert D.default_gap_closing(object()) == PipelineConfig().gap_closing
+
+
 def test_build_demo_wires_the_page(tmp_path):
     Image.fromarray(line_drawing()).save(tmp_path / "drawing.png")
-    demo = D.build_demo(FakeColorizer(), max_upload_mb=2, examples=[tmp_path / "drawing.png"], concurrency_limit=3)
+    demo = D.build_demo(FakeColorizer(gap_closing=0.02), max_upload_mb=2, examples=[tmp_path / "drawing.png"],
+                        concurrency_limit=3)
     assert isinstance(demo, gr.Blocks)
     assert demo.max_file_size == 2 * 1024 * 1024
     config = demo.get_config_file()
     public = [d.get("api_name") for d in config["dependencies"] if d.get("api_visibility") == "public"]
     assert public == ["colorize"]
     assert demo._queue.default_concurrency_limit == 3
+    by_id = {c["props"].get("elem_id"): c for c in config["components"] if c["props"].get("elem_id")}
+    gap = by_id["sketchcolor-gap"]["props"]
+    assert (gap["value"], gap["minimum"], gap["maximum"]) == (0.02, 0.0, D.GAP_SLIDER_MAX)
+    assert by_id["sketchcolor-canvas"]["props"]["props"]["default_color"] == D.PALETTE[0]
+    assert by_id["sketchcolor-color"]["props"]["props"]["palette"] == D.PALETTE
+    # The API still takes an image-editor value; that editor is never shown on the page.
     editor = next(c for c in config["components"] if c["type"] == "imageeditor")
     assert editor["props"]["image_mode"] == "RGBA" and editor["props"]["format"] == "png"
+    api = next(d for d in config["dependencies"] if d.get("api_name") == "colorize")
+    assert editor["id"] in api["inputs"] and by_id["sketchcolor-gap"]["id"] in api["inputs"]
+    # "Color it" sends the panel's strokes, not a picture, and ignores clicks while it runs.
+    run = next(d for d in config["dependencies"] if by_id["sketchcolor-run"]["id"] in [t[0] for t in d["targets"]])
+    assert by_id["sketchcolor-canvas"]["id"] in run["inputs"] and editor["id"] not in run["inputs"]
+    assert run["trigger_mode"] == "once"
 
 
 @pytest.mark.parametrize("argv, message", [
