@@ -65,6 +65,9 @@ class PipelineConfig:
     hint_fill: a region holding a hint takes the hint's color flat (the net drifts from it in large regions).
     carry_lines: line and edge pixels take the color beside them (else the multiplied line darkens twice).
     white_page: the page stays white unless a hint lands on it.
+    pocket_l: an open shape of the page (a pocket a ball of 2-8x the gap radius cannot leave,
+        :func:`~sketchcolor.regions.page_pockets`) is colored as a shape when the estimate's mean L over it is
+        below this; 0 keeps every open shape paper.
     shading: line art keeps the estimate's shading inside each region (default: one tone, the estimate's soft,
         blotchy shading at working size averaged out).
     """
@@ -78,6 +81,7 @@ class PipelineConfig:
     hint_fill: bool = True
     carry_lines: bool = True
     white_page: bool = True
+    pocket_l: float = 0.0
     shading: bool = False
 
     def __post_init__(self) -> None:
@@ -86,7 +90,7 @@ class PipelineConfig:
             value = getattr(self, name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
-        for name in ("gap_closing", "temperature_sketch", "temperature_gray"):
+        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -94,6 +98,8 @@ class PipelineConfig:
         if not 32 <= self.working_size <= _MAX_WORKING_SIZE:
             raise ConfigError(f"working_size must be between 32 and {_MAX_WORKING_SIZE} pixels, got {self.working_size}")
         _check_gap_closing(self.gap_closing)
+        if not 0 <= self.pocket_l <= 100:
+            raise ConfigError(f"pocket_l must be between 0 and 100 (CIE L), got {self.pocket_l}")
         for name in ("temperature_sketch", "temperature_gray"):
             _check_temperature(getattr(self, name), name)
         for name in ("decode_sketch", "decode_gray"):
@@ -220,36 +226,64 @@ def detect_mode(gray_u8: np.ndarray) -> str:
     return "sketch" if np.percentile(depth, 75) <= _STROKE_DEPTH_PX else "gray"
 
 
-def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray,
-                    ab: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """The regions hints color, and their colors: ``(labels, {region: Lab})``.
+def _shaded_pockets(labels: np.ndarray, paper: np.ndarray, pockets: np.ndarray, l_estimate: np.ndarray,
+                    below: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, paper)`` with every pocket still on the paper whose mean estimated L is below ``below`` made a
+    region of its own (:func:`~sketchcolor.regions.page_pockets`; the estimate tells a shape from the paper)."""
+    open_shapes = np.where(paper, pockets, 0)
+    count = int(open_shapes.max()) + 1
+    sizes = np.bincount(open_shapes.ravel(), minlength=count)
+    mean_l = np.bincount(open_shapes.ravel(), weights=l_estimate.ravel(), minlength=count) / np.maximum(sizes, 1)
+    shaded = (sizes > 0) & (mean_l < below)
+    shaded[0] = False
+    if not shaded.any():
+        return labels, paper
+    lookup = np.zeros(count, np.int32)
+    lookup[shaded] = int(labels.max()) + 1 + np.arange(int(shaded.sum()), dtype=np.int32)
+    new = lookup[open_shapes]
+    return np.where(new > 0, new, labels), paper & (new == 0)
+
+
+def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray, lab: np.ndarray,
+                    paper: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray]:
+    """The regions hints color, and their colors: ``(labels, {region: Lab}, paper)``.
 
     A region holding hints of one color takes it. A region holding hints of several colors (a flag's stripes drawn
-    without lines between them) is split between them by the net's own color, which follows the hints: each pixel
-    takes the hint color nearest to the net's ab there (``ab`` (2, H, W)), so the border between two colors is where
-    the net puts it, not a straight cut halfway between the hints. labels int (H, W); hint_yx the hints' pixels;
-    hint_lab (N, 3).
+    without lines between them) is split between them by the nets' own color, which follows the hints: each pixel
+    takes the hint color nearest to the nets' Lab there (``lab`` (3, H, W): the L estimate and the color net's ab),
+    so the border between two colors is where the nets put it, not a straight cut halfway between the hints. A hint
+    on the paper (outside any open shape) competes with the paper the same way: the paper stays where the nets see
+    white. labels int (H, W); hint_yx the hints' pixels; hint_lab (N, 3); paper bool (H, W).
     """
     regions = np.array([labels[y, x] for y, x in hint_yx])
+    on_paper = np.array([paper[y, x] for y, x in hint_yx], bool)
     colors: dict[int, np.ndarray] = {}
     next_label = int(labels.max()) + 1
+    copied = False
     for region in np.unique(regions[regions > 0]):
         found = np.unique(hint_lab[regions == region], axis=0)
-        if len(found) == 1:
+        is_paper = bool(on_paper[regions == region].any())
+        if len(found) == 1 and not is_paper:
             colors[int(region)] = found[0]
             continue
-        if next_label == int(labels.max()) + 1:
-            labels = labels.copy()
+        if not copied:
+            labels, paper, copied = labels.copy(), paper.copy(), True
         inside = labels == region
-        pixel_ab = ab[:, inside]  # (2, n)
-        nearest = ((pixel_ab[None] - found[:, 1:, None]) ** 2).sum(axis=1).argmin(axis=0)
+        candidates = np.concatenate([found, [[100.0, 0.0, 0.0]]]) if is_paper else found
+        pixel_lab = lab[:, inside]  # (3, n)
+        nearest = ((pixel_lab[None] - candidates[:, :, None]) ** 2).sum(axis=1).argmin(axis=0)
         parts = np.where(nearest == 0, region, next_label + nearest - 1).astype(labels.dtype)
         labels[inside] = parts
-        colors[int(region)] = found[0]
-        for k in range(1, len(found)):
-            colors[next_label + k - 1] = found[k]
-        next_label += len(found) - 1
-    return labels, colors
+        if is_paper:
+            paper[inside] = nearest == len(found)  # the share nearest to white stays paper
+            parts_colors = list(found) + [None]
+        else:
+            parts_colors = list(found)
+        for k, color in enumerate(parts_colors):
+            if color is not None:
+                colors[int(region) if k == 0 else next_label + k - 1] = color
+        next_label += len(candidates) - 1
+    return labels, colors, paper
 
 
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
@@ -696,13 +730,18 @@ class Colorizer:
         # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one; a
         # hint on the page colors the open shape it is in.
         labels, paper = self._regions(gray_full, mode, gap_closing)
-        if sketch and hint_list and cfg.hint_fill:
-            from sketchcolor.regions import split_page_at_hints
+        if sketch and (hint_list or cfg.pocket_l > 0):
+            from sketchcolor.regions import page_pockets, split_page_at_hints
 
-            seeds = np.zeros((height, width), bool)
-            for hint in hint_list:
-                seeds[min(height - 1, int(hint.y)), min(width - 1, int(hint.x))] = True
-            labels, paper = split_page_at_hints(labels, paper, seeds, gap_closing * max(height, width))
+            radius = gap_closing * max(height, width)
+            pockets = page_pockets(labels, paper, radius)
+            if hint_list and cfg.hint_fill:
+                seeds = np.zeros((height, width), bool)
+                for hint in hint_list:
+                    seeds[min(height - 1, int(hint.y)), min(width - 1, int(hint.x))] = True
+                labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
+            if cfg.pocket_l > 0:
+                labels, paper = _shaded_pockets(labels, paper, pockets, l_full.numpy(), cfg.pocket_l)
         l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
             # 4. One tone per region, the estimate's mean over it: its shading at working size is soft and blotchy.
@@ -750,7 +789,7 @@ class Colorizer:
         """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
         rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
         and indexing, not color conversion)."""
-        from sketchcolor.regions import nearest_region_index, split_page_at_hints
+        from sketchcolor.regions import nearest_region_index, page_pockets, split_page_at_hints
 
         gray_full, hint_list, cfg = page.gray, page.hints, self.config
         height, width = gray_full.shape
@@ -763,14 +802,20 @@ class Colorizer:
         hint_yx = [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
         if index is not None:
             hint_yx = [divmod(int(index[y, x]), width) for y, x in hint_yx]
+        radius = gap_closing * max(height, width)
+        pockets = page_pockets(labels, paper, radius) if (cfg.pocket_l > 0 or hint_yx) else None
         if cfg.hint_fill and hint_yx:
             seeds = np.zeros((height, width), bool)
             seeds[tuple(np.array(hint_yx).T)] = True
-            labels, paper = split_page_at_hints(labels, paper, seeds, gap_closing * max(height, width))
+            labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
+        if cfg.pocket_l > 0 and pockets is not None and pockets.any():
+            # An open shape is a shape, not paper, when the estimate shades it (its mean L below pocket_l).
+            labels, paper = _shaded_pockets(labels, paper, pockets, l_detail.numpy(), cfg.pocket_l)
         hint_colors: dict[int, np.ndarray] = {}
         if cfg.hint_fill and hint_list:
             hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
-            labels, hint_colors = _hinted_regions(labels, hint_yx, hint_lab, ab_full.numpy())
+            net_lab = torch.cat([l_detail[None], ab_full]).numpy()
+            labels, hint_colors, paper = _hinted_regions(labels, hint_yx, hint_lab, net_lab, paper)
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
         sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
@@ -846,7 +891,8 @@ class Colorizer:
         hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
         if with_l:
             # Line art: one color per region, split by the net's own color where hints of several colors share one.
-            labels, colors = _hinted_regions(labels, hint_yx, hint_lab, ab_full.numpy())
+            labels, colors, _ = _hinted_regions(labels, hint_yx, hint_lab, torch.cat([l_full[None], ab_full]).numpy(),
+                                                np.zeros(labels.shape, bool))
             table = np.zeros((int(labels.max()) + 1, 3), np.float32)
             known = np.zeros(len(table), bool)
             for region, lab in colors.items():

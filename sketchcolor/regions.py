@@ -234,40 +234,58 @@ def segment_line_art(
 POCKET_SCALES = (8, 4, 2)
 
 
-def split_page_at_hints(labels: np.ndarray, page: np.ndarray, seeds: np.ndarray, gap_radius: float, *,
-                        scales: Sequence[float] = POCKET_SCALES, max_side: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Give a hint on the page the open shape it was put in, not the whole page: ``(labels, page)`` updated.
+def page_pockets(labels: np.ndarray, page: np.ndarray, gap_radius: float, *,
+                 scales: Sequence[float] = POCKET_SCALES, max_side: int = 512) -> np.ndarray:
+    """The open shapes of the page: int32 (H, W), 1..K for each pocket, 0 elsewhere.
 
-    A shape whose outline leaves a gap wider than the closing size (a face open at the chin) is page; a hint in it
-    should color the shape, and a bucket fill would flood the paper. For each seed pixel on the page, at each scale
-    in ``scales`` (largest first), the lines are thickened by ``scale * gap_radius``: when the seed's nearest core
-    of the remaining page does not reach the border, the seed is in an open shape, and the shape is what a ball of
-    that radius rolling in the core reaches of the seed's page region (a trapped-ball fill: its border follows the
-    lines, and across the shape's mouth the ball's edge). It becomes a region of its own, no longer page. Seeds in no such shape (the paper around the drawing) leave the page as it
-    is, so a hint there colors the paper. labels int (H, W) (0 = line); page, seeds bool (H, W).
+    A shape whose outline leaves a gap wider than the closing size (a face open at the chin) is page. At each scale
+    in ``scales`` (largest first) the lines are thickened by ``scale * gap_radius``; a core of the page that then
+    does not reach the picture's border lies in an open shape, and the pocket is what a ball of that radius rolling
+    in the core reaches of its page region (a trapped-ball fill: its border follows the lines, and across the
+    shape's mouth the ball's edge; no straight cut). Pockets of a larger scale come first; the paper around the
+    drawing is in none. labels int (H, W) (0 = line); page bool (H, W).
     """
-    points = np.argwhere(np.asarray(seeds, bool) & page)
-    if points.size == 0 or gap_radius <= 0:
-        return labels, page
-    labels, page = labels.copy(), page.copy()
+    pockets = np.zeros(labels.shape, np.int32)
+    if gap_radius <= 0 or not page.any():
+        return pockets
     lines = labels == 0
-    next_label = int(labels.max()) + 1
+    free = page.copy()
+    count = 0
     for scale in scales:
-        if points.size == 0:
-            break
         cores = _gap_cores(lines, scale * gap_radius, max_side, reach=True)
         if cores is None:
             continue
         nearest, on_border, reach = cores
-        inside = reach[points[:, 0], points[:, 1]] & ~on_border[nearest[points[:, 0], points[:, 1]]]
-        keys = {(int(nearest[y, x]), int(labels[y, x])) for y, x in points[inside]}
-        for core, region in sorted(keys):
-            shape = page & reach & (nearest == core) & (labels == region)
-            labels[shape] = next_label
-            page &= ~shape
-            next_label += 1
-        points = points[page[points[:, 0], points[:, 1]]]
-    return labels, page
+        candidate = free & reach & ~on_border[nearest]
+        if not candidate.any():
+            continue
+        # One pocket per (core, page region) pair.
+        key = nearest.astype(np.int64) * (int(labels.max()) + 1) + labels
+        values, inverse = np.unique(key[candidate], return_inverse=True)
+        pockets[candidate] = count + 1 + inverse.astype(np.int32)
+        count += len(values)
+        free &= ~candidate
+    return pockets
+
+
+def split_page_at_hints(labels: np.ndarray, page: np.ndarray, seeds: np.ndarray, gap_radius: float, *,
+                        pockets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Give a hint on the page the open shape it was put in (:func:`page_pockets`), not the whole page: ``(labels,
+    page)`` updated, each hinted pocket a region of its own and no longer page. A hint on the paper around the
+    drawing leaves the page as it is, so it colors the paper. seeds bool (H, W); ``pockets`` when already known."""
+    points = np.argwhere(np.asarray(seeds, bool) & page)
+    if points.size == 0 or gap_radius <= 0:
+        return labels, page
+    if pockets is None:
+        pockets = page_pockets(labels, page, gap_radius)
+    hinted = np.unique(pockets[points[:, 0], points[:, 1]])
+    hinted = hinted[hinted > 0]
+    if hinted.size == 0:
+        return labels, page
+    lookup = np.zeros(int(pockets.max()) + 1, np.int32)
+    lookup[hinted] = int(labels.max()) + 1 + np.arange(hinted.size, dtype=np.int32)
+    new = lookup[pockets]
+    return np.where(new > 0, new, labels), page & (new == 0)
 
 
 def gray_regions(
