@@ -8,7 +8,8 @@ paper, so :func:`clean_page` estimates the paper and removes it:
   high percentile of its pixels (lines are thin, so that is paper); blocks much darker than their neighbourhood or
   than the page's paper are a fill or a shadowless dark area, not paper, and take their neighbours' level; the grid
   is smoothed and divided out per channel, so tinted paper, a photo's light falloff and shadows become white;
-- **texture**: what is left of the paper's grain (within a few of its spreads of white) snaps to white;
+- **texture**: what is left of the paper's grain (within a few of its spreads of white, and specks of a few pixels
+  fainter than a line) becomes white;
 - **lines**: a pixel's ink is its darkest channel (a blue or red construction line is a line), stretched so that
   the drawing's darkest strokes are dark — faint pencil then meets the same line threshold as a pen drawing.
 
@@ -48,6 +49,9 @@ _PAPER_FLOOR = 160
 _INK_PERCENTILE = 5
 _INK_TARGET = 64
 _MAX_STRETCH = 4.0
+# Specks of ink at most this many pixels whose darkest pixel is lighter than _GRAIN_DARKEST are the paper's grain.
+_GRAIN_PX = 6
+_GRAIN_DARKEST = 100
 # Rows processed at once at full resolution.
 _STRIP_ROWS = 512
 
@@ -165,8 +169,9 @@ def clean_page(image_u8: np.ndarray) -> CleanPage:
             np.rint(flat[:, :, 0], out=flat[:, :, 0])
             ink[y0:y1] = flat[:, :, 0]
         else:
-            ink[y0:y1] = np.rint(flat.min(axis=2))
-            lines[y0:y1] = np.rint(flat @ luma)
+            red, green, blue = flat[:, :, 0], flat[:, :, 1], flat[:, :, 2]
+            ink[y0:y1] = np.rint(np.minimum(np.minimum(red, green), blue))
+            lines[y0:y1] = np.rint(red * luma[0] + green * luma[1] + blue * luma[2])
         del flat
 
     # The paper's grain: its spread from the median down to the quartile of the light pixels (above the median the
@@ -185,7 +190,21 @@ def clean_page(image_u8: np.ndarray) -> CleanPage:
     levels = np.arange(256, dtype=np.float32)
     ink_lut = np.where(levels >= snap, 255, 255 - (snap - levels) * stretch).clip(0, 255).round().astype(np.uint8)
     line_lut = np.where(levels >= snap, 255, levels).astype(np.uint8)
-    return CleanPage(gray=ink_lut[ink], lines=line_lut[lines], paper=paper, stretch=stretch, found=True)
+    gray, lines = ink_lut[ink], line_lut[lines]
+    # Grain the snap left: specks of a few pixels, fainter than a line, are paper (a pen's dot is darker).
+    specks, count = ndimage.label(gray < 255, structure=np.ones((3, 3), bool))
+    if count:
+        flat = specks.ravel()
+        small = np.bincount(flat, minlength=count + 1) <= _GRAIN_PX
+        small[0] = False
+        where = np.flatnonzero(small[flat])
+        darkest = np.full(count + 1, 255, np.uint8)
+        np.minimum.at(darkest, flat[where], gray.ravel()[where])
+        grain = small & (darkest > _GRAIN_DARKEST)
+        where = where[grain[flat[where]]]
+        gray.ravel()[where] = 255
+        lines.ravel()[where] = 255
+    return CleanPage(gray=gray, lines=lines, paper=paper, stretch=stretch, found=True)
 
 
 __all__ = ["CleanPage", "clean_page", "paper_level"]

@@ -402,13 +402,30 @@ def test_a_hint_in_a_leaking_shape_does_not_flood_the_page(colorizer):
         assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])  # the page, inside the open U too, is not
 
 
-def test_a_hint_on_the_page_colors_the_page_up_to_the_lines(colorizer):
+@pytest.mark.parametrize("net_sees_blue", [True, False])
+def test_a_hint_on_the_paper_colors_what_the_nets_see_in_its_color(colorizer, monkeypatch, net_sees_blue):
+    real = colorizer._net_small
+
+    def nets(*args, **kwargs):
+        out = real(*args, **kwargs)
+        ab, l_small = out["ab_small"], out["l_small"]
+        l_small[:] = 100.0
+        ab[:] = 0.0
+        if net_sees_blue:  # the nets put the hint's color on the right half of the picture
+            l_small[:, l_small.shape[1] // 2:] = 40.0
+            ab[1, :, ab.shape[2] // 2:] = -60.0
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", nets)
     blue = (30, 30, 210)
     out = np.asarray(colorizer.colorize(_open_shapes(), hints=[Hint(x=150, y=120, color=blue)], mode="sketch").image)
     out = out.astype(int)
-    for y, x in [(120, 150), (5, 5), (195, 60)]:
-        assert out[y, x, 2] > out[y, x, 0] + 100, (y, x, out[y, x])  # the paper around and inside the U
-    assert out[60, 55, 2] < out[60, 55, 0] + 50, out[60, 55]  # not the closed box
+    assert np.abs(out[60, 55] - 255).max() <= 2 and np.abs(out[5, 5] - 255).max() <= 2  # box and left paper: white
+    for y, x in [(120, 150), (195, 190), (10, 150)]:
+        if net_sees_blue:  # the paper, inside the U and around it, where the nets see blue
+            assert out[y, x, 2] > out[y, x, 0] + 100, (y, x, out[y, x])
+        else:  # the nets see white paper: it stays white
+            assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])
 
 
 @pytest.mark.parametrize("estimate", [40.0, 98.0])
