@@ -43,7 +43,7 @@ _MAX_ROUGHNESS = 0.03
 # spread is read from the pixels at least _PAPER_FLOOR light (not the lines or fills).
 _TEXTURE_SPREADS = 4.0
 _MIN_SNAP = 3
-_MAX_SNAP = 24
+_MAX_SNAP = 12
 _PAPER_FLOOR = 160
 # The darkest strokes (this percentile of the ink) are stretched to at least this dark; at most by _MAX_STRETCH.
 _INK_PERCENTILE = 5
