@@ -156,6 +156,9 @@ _MODE_PAPER_LEVEL = 230
 _STROKE_DEPTH_PX = 6.0
 # Line art seen by the nets at working size: a stroke is at least this share of its darkest pixel's ink.
 _THIN_LINE_INK = 0.75
+# A hint on the paper takes a pixel when the nets' color there is nearer to the hint's than this times to white
+# (chosen on val between page leak and ΔE2000; the model card has the measurements).
+_PAPER_BIAS = 1.25
 # A region's tone is the estimate's mean over its pixels farther than this from a line at working size (when any).
 _LINE_BLUR_PX = 1.5
 # Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
@@ -271,7 +274,10 @@ def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab
         inside = labels == region
         candidates = np.concatenate([found, [[100.0, 0.0, 0.0]]]) if is_paper else found
         pixel_lab = lab[:, inside]  # (3, n)
-        nearest = ((pixel_lab[None] - candidates[:, :, None]) ** 2).sum(axis=1).argmin(axis=0)
+        distance = np.sqrt(((pixel_lab[None] - candidates[:, :, None]) ** 2).sum(axis=1))
+        if is_paper:
+            distance[-1] *= _PAPER_BIAS
+        nearest = distance.argmin(axis=0)
         parts = np.where(nearest == 0, region, next_label + nearest - 1).astype(labels.dtype)
         labels[inside] = parts
         if is_paper:
@@ -555,8 +561,14 @@ class Colorizer:
         hint_ab, hint_mask = rasterize_hints(hint_list, (width, height), (w, h))
         seeds = hint_mask.numpy()[0] > 0
         if mode == "sketch":
-            labels, _ = split_page_at_hints(labels, paper, seeds, gap_closing * max(h, w))
-        fill_ab, fill_mask = propagate_values(labels, hint_ab.numpy(), seeds)
+            labels, paper = split_page_at_hints(labels, paper, seeds, gap_closing * max(h, w))
+            # A hint on the paper outside any open shape fills nothing: the nets place its color themselves, pixel
+            # by pixel (that paper is not pooled into one color either).
+            fill_labels = np.where(paper, 0, labels)
+            per_pixel = np.isin(labels, np.unique(labels[seeds & paper])) & paper
+        else:
+            fill_labels, per_pixel = labels, np.zeros(labels.shape, bool)
+        fill_ab, fill_mask = propagate_values(fill_labels, hint_ab.numpy(), seeds)
 
         def pad(t: torch.Tensor, value: float = 0.0) -> torch.Tensor:
             return F.pad(t, (0, w_pad - w, 0, h_pad - h), value=value)
@@ -572,7 +584,8 @@ class Colorizer:
         ab_norm = self.color.decode(heads, x, temperature=temperature)[..., :h, :w]
         ab_small = C.norm_to_ab(ab_norm[0].float())
         if self.config.decode(mode) != "pixel":
-            ab_small = self._pooled_region_ab(heads.logits[0], labels, fill_mask, ab_small, temperature,
+            ab_small = self._pooled_region_ab(heads.logits[0], labels, (fill_mask > 0) | per_pixel, ab_small,
+                                              temperature,
                                               l_small=l_small, decode=self.config.decode(mode))
         out = {"l_small": l_small, "ab_small": ab_small}
         if mode == "sketch":
@@ -749,8 +762,8 @@ class Colorizer:
         hinted_t = torch.zeros((height, width), dtype=torch.bool)
         if cfg.hint_fill:
             # 5. A hinted region takes its hint's color flat (sketch: its L too, which the estimate cannot know).
-            l_full, ab_full, hinted_t, labels = self._follow_hint_colors(l_full, ab_full, labels, hint_list,
-                                                                         with_l=sketch)
+            l_full, ab_full, hinted_t, labels, paper = self._follow_hint_colors(l_full, ab_full, labels, paper,
+                                                                                hint_list, with_l=sketch)
         paper &= ~hinted_t.numpy()
         if cfg.white_page:
             # 6. The paper stays white unless a hint lands on it.
@@ -870,29 +883,30 @@ class Colorizer:
             labels=labels,
         )
 
-    def _follow_hint_colors(self, l_full: torch.Tensor, ab_full: torch.Tensor, labels: np.ndarray,
-                            hint_list: list[Hint], *, with_l: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A region holding a hint takes the hint's color, flat: returns (L, ab, hinted, labels) with the hinted
-        regions filled (L only ``with_l``, else returned as it came), ``hinted`` (H, W) bool marking them and the
-        labels (line art: regions holding hints of several colors split, :func:`_hinted_regions`).
+    def _follow_hint_colors(self, l_full: torch.Tensor, ab_full: torch.Tensor, labels: np.ndarray, paper: np.ndarray,
+                            hint_list: list[Hint], *, with_l: bool):
+        """A region holding a hint takes the hint's color, flat: returns (L, ab, hinted, labels, paper) with the
+        hinted regions filled (L only ``with_l``, else returned as it came), ``hinted`` (H, W) bool marking them, the
+        labels and the paper (line art: regions holding hints of several colors, or hints on the paper, split by
+        the nets' color, :func:`_hinted_regions`).
 
         Sketch mode fills both: the inversion net cannot know that the artist asked for dark blue, and the color
         net only predicts ab, so without the hint's L a hinted region would come out in the hint's hue at the
         estimate's (usually light) L. Gray mode keeps the input's L and fills the ab: the net's ab drifts from the
         hint inside large hinted regions. The net colors the regions without hints.
-        l_full (H, W) CIE L; ab_full (2, H, W); labels (H, W).
+        l_full (H, W) CIE L; ab_full (2, H, W); labels, paper (H, W).
         """
         from sketchcolor.regions import propagate_values
 
         height, width = labels.shape
         if not hint_list:
-            return l_full, ab_full, torch.zeros((height, width), dtype=torch.bool), labels
+            return l_full, ab_full, torch.zeros((height, width), dtype=torch.bool), labels, paper
         hint_yx = [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
         hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
         if with_l:
             # Line art: one color per region, split by the net's own color where hints of several colors share one.
-            labels, colors, _ = _hinted_regions(labels, hint_yx, hint_lab, torch.cat([l_full[None], ab_full]).numpy(),
-                                                np.zeros(labels.shape, bool))
+            labels, colors, paper = _hinted_regions(labels, hint_yx, hint_lab,
+                                                    torch.cat([l_full[None], ab_full]).numpy(), paper)
             table = np.zeros((int(labels.max()) + 1, 3), np.float32)
             known = np.zeros(len(table), bool)
             for region, lab in colors.items():
@@ -900,7 +914,7 @@ class Colorizer:
             inside = torch.from_numpy(known[labels])
             fill_t = torch.from_numpy(table[labels]).permute(2, 0, 1)
             l_full = torch.where(inside, fill_t[0], l_full)
-            return l_full, torch.where(inside[None], fill_t[1:], ab_full), inside, labels
+            return l_full, torch.where(inside[None], fill_t[1:], ab_full), inside, labels, paper
         plane = np.zeros((2, height, width), np.float32)
         mask = np.zeros((height, width), bool)
         for (y, x), lab in zip(hint_yx, hint_lab):
@@ -908,7 +922,7 @@ class Colorizer:
             mask[y, x] = True
         fill, filled = propagate_values(labels, plane, mask)
         inside = torch.from_numpy(filled > 0)
-        return l_full, torch.where(inside[None], torch.from_numpy(fill), ab_full), inside, labels
+        return l_full, torch.where(inside[None], torch.from_numpy(fill), ab_full), inside, labels, paper
 
     @staticmethod
     def _carry_under_lines(l_full: torch.Tensor, ab_full: torch.Tensor, page: np.ndarray, labels: np.ndarray, *,
