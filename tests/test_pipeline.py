@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -510,3 +512,32 @@ def test_result_carries_the_picture_without_lines_the_page_the_regions_and_the_s
     shaded = colorizer.colorize(line_art, mode="sketch", shading=True)
     shade = np.asarray(shaded.shading)[~shaded.page & (shaded.labels > 0)]
     assert shade.min() < 250  # with the estimate's shading kept, the shading layer shows it
+
+
+def _degenerate_pictures() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:120, 0:160]
+    photo = (128 + 90 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + rng.normal(0, 8, (120, 160))).clip(0, 255)
+    one_px = np.full((120, 160), 255, np.uint8)
+    one_px[60, 10:150] = 0
+    strip = np.full((3, 20000), 255, np.uint8)
+    strip[1, ::9] = 0
+    return {"all black": np.zeros((120, 160), np.uint8), "all white": np.full((120, 160), 255, np.uint8),
+            "photo": np.repeat(photo.astype(np.uint8)[..., None], 3, axis=2), "1-px line": one_px,
+            "20000x3 strip": strip, "3x20000 strip": np.ascontiguousarray(strip.T)}
+
+
+@pytest.mark.parametrize("name", list(_degenerate_pictures()))
+@pytest.mark.parametrize("mode", ["auto", "sketch"])
+def test_degenerate_pictures_come_back_colored_not_as_a_traceback(colorizer, name, mode):
+    picture = _degenerate_pictures()[name]
+    height, width = picture.shape[:2]
+    hints = [Hint(x=width // 2, y=height // 2, color=(200, 40, 40)), Hint(x=0, y=0, color=(40, 40, 200))]
+    start = time.perf_counter()
+    result = colorizer.colorize(picture, hints=hints, mode=mode)
+    assert time.perf_counter() - start < 20
+    assert result.image.size == (width, height) and result.mode in ("sketch", "gray")
+    assert np.isfinite(np.asarray(result.image, float)).all()
+    if name == "all white" and mode == "sketch":
+        # A blank page with a hint on it: the page is paper, the hint colors what the nets see in its color.
+        assert result.page is not None and result.labels.max() >= 1
