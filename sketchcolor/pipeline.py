@@ -286,7 +286,7 @@ def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab
         else:
             parts_colors = list(found)
         for k, color in enumerate(parts_colors):
-            if color is not None:
+            if color is not None and (nearest == k).any():  # a hint color the nets put nowhere gets no region
                 colors[int(region) if k == 0 else next_label + k - 1] = color
         next_label += len(candidates) - 1
     return labels, colors, paper
