@@ -546,13 +546,13 @@ def test_degenerate_pictures_come_back_colored_not_as_a_traceback(colorizer, nam
 def test_a_hint_color_the_net_puts_nowhere_in_its_region_is_no_trouble(colorizer, monkeypatch):
     real = colorizer._net_small
 
-    def all_red(*args, **kwargs):
+    def all_blue(*args, **kwargs):
         out = real(*args, **kwargs)
-        out["ab_small"][0], out["ab_small"][1] = 60.0, 40.0
+        out["ab_small"][0], out["ab_small"][1] = 20.0, -60.0
         return out
 
-    monkeypatch.setattr(colorizer, "_net_small", all_red)
+    monkeypatch.setattr(colorizer, "_net_small", all_blue)
     hints = [Hint(x=60, y=100, color=(210, 30, 30)), Hint(x=140, y=100, color=(30, 30, 210))]
     for shading in (False, True):
         out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch", shading=shading).image).astype(int)
-        assert out[100, 140, 0] > out[100, 140, 2] + 100  # the nets see red throughout the box: it is red
+        assert out[100, 60, 2] > out[100, 60, 0] + 100  # the nets see blue throughout the box: it is blue
