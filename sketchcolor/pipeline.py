@@ -846,6 +846,12 @@ class Colorizer:
         has_clear = clear_sizes > 0
         region_lab[0, has_clear] = clear_l[has_clear] / clear_sizes[has_clear]
         del clear
+        # A region thinner than the blur has no such pixel: its lightest pixel is the farthest from the lines' blur.
+        thin = np.flatnonzero(~has_clear[flat_labels] & (flat_labels > 0))
+        if thin.size:
+            lightest = np.zeros(count)
+            np.maximum.at(lightest, flat_labels[thin], l_detail.numpy().ravel()[thin])
+            region_lab[0, ~has_clear] = lightest[~has_clear]
         region_paper = np.zeros(count, bool)
         region_paper[flat_labels[paper.ravel()]] = True
         region_paper[0] = False
