@@ -184,7 +184,9 @@ def clean_page(image_u8: np.ndarray) -> CleanPage:
     snap = 255 - int(np.clip(np.ceil(_TEXTURE_SPREADS * spread), _MIN_SNAP, _MAX_SNAP))
     dark = sample[sample < snap]
     ink_level = float(np.percentile(dark, _INK_PERCENTILE)) if dark.size >= 16 else 0.0
-    stretch = float(np.clip((255.0 - _INK_TARGET) / max(snap - ink_level, 1.0), 1.0, _MAX_STRETCH)) if dark.size >= 16 else 1.0
+    stretch = 1.0
+    if dark.size >= 16:
+        stretch = float(np.clip((255.0 - _INK_TARGET) / max(snap - ink_level, 1.0), 1.0, _MAX_STRETCH))
 
     # Pass 2: grain snapped to white, ink stretched from the snap level down (lookup tables, exact and cheap).
     levels = np.arange(256, dtype=np.float32)

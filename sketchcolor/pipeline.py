@@ -864,7 +864,8 @@ class Colorizer:
         region_paper &= ~hinted
         if cfg.white_page:
             region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
-        rgb = fit_to_gamut(torch.from_numpy(region_lab[0]).float()[None], torch.from_numpy(region_lab[1:]).float()[:, None])
+        region_t = torch.from_numpy(region_lab).float()
+        rgb = fit_to_gamut(region_t[0][None], region_t[1:, None])
         palette = _to_u8(rgb)[0]  # (count, 3)
         colors_u8 = palette[carried]
         rgb_u8 = np.empty_like(colors_u8)

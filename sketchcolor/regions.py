@@ -21,8 +21,7 @@ Label maps are ``int32 (H, W)``: ``0`` marks pixels that belong to no region (li
 - the page of a grayscale picture (:func:`background_mask`): regions touching the picture border that are
   mostly page white (:data:`PAGE_WHITE`).
 - propagation (:func:`propagate_values`): every region holding at least one hint pixel takes, at each of its
-  pixels, the value (hint colors, any channels) of the nearest (Euclidean) hint pixel inside the same region, or
-  with ``split=False`` the value most of its hint pixels hold (a bucket fill: no edge that no line drew);
+  pixels, the value (hint colors, any channels) of the nearest (Euclidean) hint pixel inside the same region;
   regions without hints and label 0 stay 0 with mask 0.
 - lines (:func:`nearest_region_index`): every label-0 pixel points at the nearest (Euclidean) labelled pixel, so
   the colors of the regions on either side of a line can be carried under it.
@@ -374,22 +373,13 @@ def background_mask(
     return page[labels]
 
 
-def majority_value(values: np.ndarray) -> np.ndarray:
-    """The value (column of ``values`` (C, N)) held most often; among equals the lowest (sorted by channel)."""
-    found, counts = np.unique(np.asarray(values), axis=1, return_counts=True)
-    return found[:, int(np.argmax(counts))]
-
-
-def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, *,
-                     split: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fill each region with the value of its nearest hint pixel inside the region (any number of channels).
 
     Args:
         labels: int (H, W) region labels, 0 = no region.
         values: (C, H, W) float values, read only where ``mask`` is True.
         mask: (H, W) bool, the hint pixels. Hint pixels on label 0 are ignored.
-        split: a region holding hints of different values is split between them by nearness; False gives it the
-            value most of its hint pixels hold (the lowest among equals), as a bucket fill would.
 
     Returns:
         ``(filled (C, H, W) float32, filled_mask (H, W) float32)``: the propagated values (0 outside filled
@@ -434,11 +424,7 @@ def propagate_values(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, *
     # Regions with hints of different values: nearest hint pixel by Euclidean distance, inside the region's
     # bounding box only (hints of other regions are masked out), so the cost is proportional to those regions.
     mixed = np.flatnonzero(hinted & ~uniform)
-    if mixed.size and not split:
-        for region in mixed:
-            region_value[:, region] = majority_value(hint_values[:, hint_labels == region])
-        filled.reshape(channels, -1)[:] = region_value[:, flat_labels]
-    elif mixed.size:
+    if mixed.size:
         slices = ndimage.find_objects(labels)
         for region in mixed:
             box = slices[region - 1]
