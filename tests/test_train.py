@@ -160,6 +160,7 @@ def test_color_run_writes_a_loadable_checkpoint_folder(manifest, tmp_path):
             "prior.json", "log.csv", "loss.png", "samples"} <= names
     loaded = load_checkpoint(out)
     assert set(loaded.models) == {"color"} and loaded.config["working_size"] == 32
+    assert loaded.config["pipeline"]["working_size"] == 32 and loaded.config["pipeline"]["gap_closing"] > 0
     assert loaded.meta["step"] == 3 and loaded.meta["stage"] == "color"
     state = torch.load(out / "trainer_state.pt", weights_only=True)
     assert state["step"] == 3 and set(state["models"]) == {"color"}

@@ -20,6 +20,8 @@ from sketchcolor import color as C
 from sketchcolor.errors import CheckpointError, ConfigError
 from sketchcolor.losses import gan_loss
 from sketchcolor.models import PatchDiscriminator
+from sketchcolor.models.configs import to_dict
+from sketchcolor.pipeline import PipelineConfig
 from sketchcolor.train.config import TrainConfig, lr_at, save_train_config
 from sketchcolor.train.data import ResumableSampler, load_val_batch, make_dataset
 from sketchcolor.train.distributed import all_true, any_true, init_distributed, max_each, resolve_device
@@ -242,7 +244,10 @@ class Trainer:
         # The trainer state first: a crash between the two writes leaves a resumable state one save ahead of
         # the inference weights, never behind them.
         save_trainer_state(self.out / STATE_FILE, self._state())
-        save_checkpoint(self.out, nets, meta=meta, extra_config={"working_size": self.cfg.data.size})
+        # The pipeline's settings travel with the weights, so a checkpoint colors the same way after a code change.
+        pipeline = to_dict(PipelineConfig(working_size=self.cfg.data.size))
+        save_checkpoint(self.out, nets, meta=meta, extra_config={"working_size": self.cfg.data.size,
+                                                                 "pipeline": pipeline})
         save_train_config(self.out, self.cfg)
 
     def _write(self, what: str, write: Callable[[], object]) -> None:
