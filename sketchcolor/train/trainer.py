@@ -245,7 +245,7 @@ class Trainer:
         # the inference weights, never behind them.
         save_trainer_state(self.out / STATE_FILE, self._state())
         # The pipeline's settings travel with the weights, so a checkpoint colors the same way after a code change.
-        pipeline = to_dict(PipelineConfig(working_size=self.cfg.data.size))
+        pipeline = to_dict(PipelineConfig(working_size=min(max(self.cfg.data.size, 32), 2048)))
         save_checkpoint(self.out, nets, meta=meta, extra_config={"working_size": self.cfg.data.size,
                                                                  "pipeline": pipeline})
         save_train_config(self.out, self.cfg)
