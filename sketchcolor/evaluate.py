@@ -497,7 +497,9 @@ def _detected_mode(picture: Picture, task: str) -> str:
 def _line_style_settings() -> dict[str, Any]:
     from sketchcolor.linestyles import LineStyleConfig
 
-    return LineStyleConfig().to_dict()
+    from sketchcolor.models.configs import to_dict
+
+    return to_dict(LineStyleConfig())
 
 
 def _load_colorizer(cfg: EvalConfig):

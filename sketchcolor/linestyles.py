@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
 
 import cv2
 import numpy as np
@@ -108,18 +107,6 @@ class LineStyleConfig:
         for name, ok, expected in checks:
             if not ok:
                 raise ConfigError(f"LineStyleConfig.{name} must be {expected}, got {getattr(self, name)!r}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LineStyleConfig:
-        """Build from a JSON-style dict (lists become tuples); unknown keys raise ConfigError naming the allowed."""
-        allowed = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ConfigError(f"unknown LineStyleConfig key(s) {unknown}; allowed: {sorted(allowed)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:

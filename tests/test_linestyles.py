@@ -212,11 +212,13 @@ def test_bad_config_values_raise_config_error(bad, message):
 
 
 def test_config_dict_round_trip_and_unknown_keys():
+    from sketchcolor.models.configs import from_dict, to_dict
+
     config = LineStyleConfig(p_pencil=0.9, paper_level=(200.0, 240.0))
-    assert LineStyleConfig.from_dict(config.to_dict()) == config
-    assert LineStyleConfig.from_dict({"paper_level": [200, 240]}).paper_level == (200, 240)
-    with pytest.raises(ConfigError, match="unknown LineStyleConfig key.*p_charcoal"):
-        LineStyleConfig.from_dict({"p_charcoal": 0.5})
+    assert from_dict(LineStyleConfig, to_dict(config)) == config
+    assert from_dict(LineStyleConfig, {"paper_level": [200, 240]}).paper_level == (200, 240)
+    with pytest.raises(ConfigError, match="unknown config key p_charcoal"):
+        from_dict(LineStyleConfig, {"p_charcoal": 0.5})
 
 
 def test_probabilities_pick_the_styles():
