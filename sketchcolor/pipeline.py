@@ -273,10 +273,14 @@ def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab
             labels, paper, copied = labels.copy(), paper.copy(), True
         inside = labels == region
         candidates = np.concatenate([found, [[100.0, 0.0, 0.0]]]) if is_paper else found
-        pixel_lab = lab[:, inside]  # (3, n)
-        distance = np.sqrt(((pixel_lab[None] - candidates[:, :, None]) ** 2).sum(axis=1))
+        pixel_lab = lab[:, inside]  # (3, n) float32
+        distance = np.empty((len(candidates), pixel_lab.shape[1]), np.float32)  # squared
+        for k, color in enumerate(candidates.astype(np.float32)):
+            np.square(pixel_lab[0] - color[0], out=distance[k])
+            distance[k] += np.square(pixel_lab[1] - color[1])
+            distance[k] += np.square(pixel_lab[2] - color[2])
         if is_paper:
-            distance[-1] *= _PAPER_BIAS
+            distance[-1] *= _PAPER_BIAS ** 2
         nearest = distance.argmin(axis=0)
         parts = np.where(nearest == 0, region, next_label + nearest - 1).astype(labels.dtype)
         labels[inside] = parts

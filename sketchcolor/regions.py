@@ -234,7 +234,7 @@ POCKET_SCALES = (8, 4, 2)
 
 
 def page_pockets(labels: np.ndarray, page: np.ndarray, gap_radius: float, *,
-                 scales: Sequence[float] = POCKET_SCALES, max_side: int = 512) -> np.ndarray:
+                 scales: Sequence[float] = POCKET_SCALES, max_side: int = 256) -> np.ndarray:
     """The open shapes of the page: int32 (H, W), 1..K for each pocket, 0 elsewhere.
 
     A shape whose outline leaves a gap wider than the closing size (a face open at the chin) is page. At each scale
