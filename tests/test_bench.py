@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,7 +86,7 @@ def test_run_bench_in_process_makes_the_tables(tiny_checkpoint, monkeypatch, tmp
 
     assert PIPELINE_HEADER in text and NETS_HEADER in text
     assert [(r["mode"], r["size"]) for r in report.pipeline] == [("sketch", 64), ("sketch", 96), ("gray", 64),
-                                                                  ("gray", 96)]
+                                                                  ("gray", 96), ("real", 64), ("real", 96)]
     assert all("error" not in r and r["peak_rss_mib"] > 0 for r in report.pipeline)
     nets = {r["net"]: r for r in report.nets}
     assert set(nets) == {"inversion", "color", "zhang2016 reference"}
@@ -131,3 +132,14 @@ def test_cli_end_to_end_in_fresh_processes(tiny_checkpoint, tmp_path):
     assert [r["size"] for r in data["pipeline"]] == [64, 96]
     assert all(r["peak_rss_mib"] >= r["rss_loaded_mib"] > 0 for r in data["pipeline"])
     assert [(r["format"], r["size"]) for r in data["layers"]] == [("ora", 96), ("psd", 96)]
+
+
+def test_the_real_picture_is_pencil_on_tinted_paper_that_reads_as_line_art():
+    from sketchcolor.paper import clean_page
+    from sketchcolor.pipeline import detect_mode
+
+    picture = np.asarray(bench.synthetic_picture(256, "real"))
+    assert picture.shape == (256, 256, 3) and picture[..., 2].mean() < picture[..., 0].mean() - 10  # cream
+    assert (picture.mean(axis=2) > 240).mean() < 0.2  # no white paper to start from
+    page = clean_page(picture)
+    assert page.found and (page.gray == 255).mean() > 0.8 and detect_mode(page.gray) == "sketch"
