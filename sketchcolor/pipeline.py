@@ -751,13 +751,13 @@ class Colorizer:
             from sketchcolor.regions import page_pockets, split_page_at_hints
 
             radius = gap_closing * max(height, width)
-            pockets = page_pockets(labels, paper, radius)
+            pockets = page_pockets(labels, paper, radius) if cfg.pocket_l > 0 else None
             if hint_list and cfg.hint_fill:
                 seeds = np.zeros((height, width), bool)
                 for hint in hint_list:
                     seeds[min(height - 1, int(hint.y)), min(width - 1, int(hint.x))] = True
                 labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
-            if cfg.pocket_l > 0:
+            if pockets is not None:
                 labels, paper = _shaded_pockets(labels, paper, pockets, l_full.numpy(), cfg.pocket_l)
         l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
@@ -820,7 +820,8 @@ class Colorizer:
         if index is not None:
             hint_yx = [divmod(int(index[y, x]), width) for y, x in hint_yx]
         radius = gap_closing * max(height, width)
-        pockets = page_pockets(labels, paper, radius) if (cfg.pocket_l > 0 or hint_yx) else None
+        # Open shapes are searched for only when the estimate gates them; for hints, only when one is on the paper.
+        pockets = page_pockets(labels, paper, radius) if cfg.pocket_l > 0 else None
         if cfg.hint_fill and hint_yx:
             seeds = np.zeros((height, width), bool)
             seeds[tuple(np.array(hint_yx).T)] = True
