@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -533,9 +531,7 @@ def test_degenerate_pictures_come_back_colored_not_as_a_traceback(colorizer, nam
     picture = _degenerate_pictures()[name]
     height, width = picture.shape[:2]
     hints = [Hint(x=width // 2, y=height // 2, color=(200, 40, 40)), Hint(x=0, y=0, color=(40, 40, 200))]
-    start = time.perf_counter()
     result = colorizer.colorize(picture, hints=hints, mode=mode)
-    assert time.perf_counter() - start < 20
     assert result.image.size == (width, height) and result.mode in ("sketch", "gray")
     assert np.isfinite(np.asarray(result.image, float)).all()
     if name == "all white" and mode == "sketch":
