@@ -15,7 +15,7 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from sketchcolor.errors import ImageError
-from sketchcolor.regions import LINE_THRESHOLD, PAGE_WHITE
+from sketchcolor.regions import LINE_THRESHOLD, PAGE_WHITE, on_border
 
 AUC_MAX_THRESHOLD = 150
 # A page pixel counts as tinted above this CIELAB chroma or below this L (paper white is L 100, chroma 0).
@@ -164,8 +164,7 @@ def page_pixels(target_u8: np.ndarray, line_u8: np.ndarray) -> np.ndarray:
     on_line = ndimage.binary_dilation(line_u8 <= LINE_THRESHOLD, structure=np.ones((3, 3), bool))
     white = np.all(target_u8 >= PAGE_WHITE, axis=2) & ~on_line
     parts, _ = ndimage.label(white)
-    border = np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))
-    return np.isin(parts, border[border > 0])
+    return on_border(parts)[parts]
 
 
 def page_leak_counts(pred_u8: np.ndarray, target_u8: np.ndarray, line_u8: np.ndarray) -> tuple[int, int]:

@@ -233,18 +233,15 @@ def _shaded_pockets(labels: np.ndarray, paper: np.ndarray, pockets: np.ndarray, 
                     below: float) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, paper)`` with every pocket still on the paper whose mean estimated L is below ``below`` made a
     region of its own (:func:`~sketchcolor.regions.page_pockets`; the estimate tells a shape from the paper)."""
+    from sketchcolor.regions import take_pockets
+
     open_shapes = np.where(paper, pockets, 0)
     count = int(open_shapes.max()) + 1
     sizes = np.bincount(open_shapes.ravel(), minlength=count)
     mean_l = np.bincount(open_shapes.ravel(), weights=l_estimate.ravel(), minlength=count) / np.maximum(sizes, 1)
     shaded = (sizes > 0) & (mean_l < below)
     shaded[0] = False
-    if not shaded.any():
-        return labels, paper
-    lookup = np.zeros(count, np.int32)
-    lookup[shaded] = int(labels.max()) + 1 + np.arange(int(shaded.sum()), dtype=np.int32)
-    new = lookup[open_shapes]
-    return np.where(new > 0, new, labels), paper & (new == 0)
+    return take_pockets(labels, paper, open_shapes, np.flatnonzero(shaded))
 
 
 def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray, lab: np.ndarray,

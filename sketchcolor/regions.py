@@ -70,6 +70,28 @@ def _relabel_consecutive(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lookup[labels]
 
 
+def on_border(labels: np.ndarray) -> np.ndarray:
+    """bool (K + 1,): True for every label > 0 with a pixel on the picture's border (labels int (H, W), 0..K)."""
+    touches = np.zeros(int(labels.max()) + 1, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touches[edge] = True
+    touches[0] = False
+    return touches
+
+
+def take_pockets(labels: np.ndarray, page: np.ndarray, pockets: np.ndarray,
+                 chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, page)`` with each pocket in ``chosen`` (ids of ``pockets``, int (H, W), 0 = none) a region of its
+    own, numbered after the existing ones, and no longer page."""
+    chosen = np.asarray(chosen)
+    if chosen.size == 0:
+        return labels, page
+    lookup = np.zeros(int(pockets.max()) + 1, np.int32)
+    lookup[chosen] = int(labels.max()) + 1 + np.arange(chosen.size, dtype=np.int32)
+    new = lookup[pockets]
+    return np.where(new > 0, new, labels), page & (new == 0)
+
+
 def label_regions(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.ndarray:
     """Closed regions between the lines of a line drawing.
 
@@ -110,10 +132,7 @@ def _gap_cores(lines: np.ndarray, radius: float, max_side: int, *, reach: bool =
     count = int(cores.max())
     if count == 0:
         return None
-    on_border = np.zeros(count + 1, dtype=bool)
-    for edge in (cores[0], cores[-1], cores[:, 0], cores[:, -1]):
-        on_border[edge] = True
-    on_border[0] = False
+    core_on_border = on_border(cores)
     nearest = cores.ravel()[nearest_region_index(cores)].reshape(cores.shape)
     within = ndimage.distance_transform_edt(cores == 0) <= radius / factor + 1 if reach else None
 
@@ -123,8 +142,8 @@ def _gap_cores(lines: np.ndarray, radius: float, max_side: int, *, reach: bool =
         return np.repeat(np.repeat(plane, factor, axis=0), factor, axis=1)[: lines.shape[0], : lines.shape[1]]
 
     if reach:
-        return full(nearest).astype(np.int32, copy=False), on_border, full(within)
-    return full(nearest).astype(np.int32, copy=False), on_border
+        return full(nearest).astype(np.int32, copy=False), core_on_border, full(within)
+    return full(nearest).astype(np.int32, copy=False), core_on_border
 
 
 def _split(labels: np.ndarray, by: np.ndarray) -> np.ndarray:
@@ -209,10 +228,7 @@ def segment_line_art(
     if speck is None:
         speck = max(4.0, (0.01 * max(height, width)) ** 2)
     # Closed regions that reach the border: only these can be page.
-    border = np.zeros(int(fine.max()) + 1, dtype=bool)
-    for edge in (fine[0], fine[-1], fine[:, 0], fine[:, -1]):
-        border[edge] = True
-    border[0] = False
+    border = on_border(fine)
     cores = None if gap_radius <= 0 or not lines.any() or lines.all() else _gap_cores(lines, gap_radius, max_side)
     if cores is None:
         labels = fine
@@ -254,8 +270,8 @@ def page_pockets(labels: np.ndarray, page: np.ndarray, gap_radius: float, *,
         cores = _gap_cores(lines, scale * gap_radius, max_side, reach=True)
         if cores is None:
             continue
-        nearest, on_border, reach = cores
-        candidate = free & reach & ~on_border[nearest]
+        nearest, core_on_border, reach = cores
+        candidate = free & reach & ~core_on_border[nearest]
         if not candidate.any():
             continue
         # One pocket per (core, page region) pair.
@@ -278,13 +294,7 @@ def split_page_at_hints(labels: np.ndarray, page: np.ndarray, seeds: np.ndarray,
     if pockets is None:
         pockets = page_pockets(labels, page, gap_radius)
     hinted = np.unique(pockets[points[:, 0], points[:, 1]])
-    hinted = hinted[hinted > 0]
-    if hinted.size == 0:
-        return labels, page
-    lookup = np.zeros(int(pockets.max()) + 1, np.int32)
-    lookup[hinted] = int(labels.max()) + 1 + np.arange(hinted.size, dtype=np.int32)
-    new = lookup[pockets]
-    return np.where(new > 0, new, labels), page & (new == 0)
+    return take_pockets(labels, page, pockets, hinted[hinted > 0])
 
 
 def gray_regions(
@@ -363,13 +373,7 @@ def background_mask(
     count = int(labels.max()) + 1
     sizes = np.bincount(labels.ravel(), minlength=count)
     white_counts = np.bincount(labels.ravel(), weights=is_white.ravel(), minlength=count)
-    border = np.zeros(count, dtype=bool)
-    border[labels[0, :]] = True
-    border[labels[-1, :]] = True
-    border[labels[:, 0]] = True
-    border[labels[:, -1]] = True
-    page = border & (white_counts > white_fraction * np.maximum(sizes, 1))
-    page[0] = False
+    page = on_border(labels) & (white_counts > white_fraction * np.maximum(sizes, 1))
     return page[labels]
 
 
