@@ -244,6 +244,33 @@ def _shaded_pockets(labels: np.ndarray, paper: np.ndarray, pockets: np.ndarray, 
     return take_pockets(labels, paper, open_shapes, np.flatnonzero(shaded))
 
 
+def _hint_points(hint_list: list[Hint], height: int, width: int) -> list[tuple[int, int]]:
+    """Each hint's pixel (y, x) in an (H, W) picture."""
+    return [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
+
+
+def _hint_lab(hint_list: list[Hint]) -> np.ndarray:
+    """(N, 3) float32 Lab of the hints' colors."""
+    return C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
+
+
+def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int, int]], l_estimate: np.ndarray,
+                  radius: float, config: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, paper)`` with the open shapes of the paper that become regions: the one a hint lands in
+    (:func:`~sketchcolor.regions.split_page_at_hints`) and, with ``pocket_l``, those the estimate shades.
+    The open shapes are only searched for when a hint is on the paper or ``pocket_l`` asks for them."""
+    from sketchcolor.regions import page_pockets, split_page_at_hints
+
+    pockets = page_pockets(labels, paper, radius) if config.pocket_l > 0 else None
+    if config.hint_fill and hint_yx:
+        seeds = np.zeros(labels.shape, bool)
+        seeds[tuple(np.array(hint_yx).T)] = True
+        labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
+    if pockets is not None:
+        labels, paper = _shaded_pockets(labels, paper, pockets, l_estimate, config.pocket_l)
+    return labels, paper
+
+
 def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray, lab: np.ndarray,
                     paper: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray]:
     """The regions hints color, and their colors: ``(labels, {region: Lab}, paper)``.
@@ -522,11 +549,10 @@ class Colorizer:
         width, height = rgb_img.size
         hint_list = _coerce_hints(hints)
         validate_hints(hint_list, width, height)
-        gray_full = np.array(rgb_img.convert("L"))
         clean = clean_page(np.asarray(rgb_img)) if mode != "gray" else None
         resolved = detect_mode(clean.gray) if mode == "auto" else mode
         if resolved == "gray":
-            return _Prepared(rgb_img, gray_full, None, hint_list, resolved)
+            return _Prepared(rgb_img, np.array(rgb_img.convert("L")), None, hint_list, resolved)
         return _Prepared(rgb_img, clean.gray, clean.lines, hint_list, resolved)
 
     @torch.inference_mode()
@@ -744,18 +770,9 @@ class Colorizer:
         # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one; a
         # hint on the page colors the open shape it is in.
         labels, paper = self._regions(gray_full, mode, gap_closing)
-        if sketch and (hint_list or cfg.pocket_l > 0):
-            from sketchcolor.regions import page_pockets, split_page_at_hints
-
-            radius = gap_closing * max(height, width)
-            pockets = page_pockets(labels, paper, radius) if cfg.pocket_l > 0 else None
-            if hint_list and cfg.hint_fill:
-                seeds = np.zeros((height, width), bool)
-                for hint in hint_list:
-                    seeds[min(height - 1, int(hint.y)), min(width - 1, int(hint.x))] = True
-                labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
-            if pockets is not None:
-                labels, paper = _shaded_pockets(labels, paper, pockets, l_full.numpy(), cfg.pocket_l)
+        if sketch:
+            labels, paper = _paper_shapes(labels, paper, _hint_points(hint_list, height, width), l_full.numpy(),
+                                          gap_closing * max(height, width), cfg)
         l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
             # 4. One tone per region, the estimate's mean over it: its shading at working size is soft and blotchy.
@@ -803,7 +820,7 @@ class Colorizer:
         """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
         rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
         and indexing, not color conversion)."""
-        from sketchcolor.regions import nearest_region_index, page_pockets, split_page_at_hints
+        from sketchcolor.regions import nearest_region_index
 
         gray_full, hint_list, cfg = page.gray, page.hints, self.config
         height, width = gray_full.shape
@@ -813,24 +830,14 @@ class Colorizer:
         labels, paper = self._regions(gray_full, "sketch", gap_closing)
         index = nearest_region_index(labels)
         # A hint on a line counts for the region beside it; one on the page colors the open shape it is in.
-        hint_yx = [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
+        hint_yx = _hint_points(hint_list, height, width)
         if index is not None:
             hint_yx = [divmod(int(index[y, x]), width) for y, x in hint_yx]
-        radius = gap_closing * max(height, width)
-        # Open shapes are searched for only when the estimate gates them; for hints, only when one is on the paper.
-        pockets = page_pockets(labels, paper, radius) if cfg.pocket_l > 0 else None
-        if cfg.hint_fill and hint_yx:
-            seeds = np.zeros((height, width), bool)
-            seeds[tuple(np.array(hint_yx).T)] = True
-            labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
-        if cfg.pocket_l > 0 and pockets is not None and pockets.any():
-            # An open shape is a shape, not paper, when the estimate shades it (its mean L below pocket_l).
-            labels, paper = _shaded_pockets(labels, paper, pockets, l_detail.numpy(), cfg.pocket_l)
+        labels, paper = _paper_shapes(labels, paper, hint_yx, l_detail.numpy(), gap_closing * max(height, width), cfg)
         hint_colors: dict[int, np.ndarray] = {}
         if cfg.hint_fill and hint_list:
-            hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
             net_lab = torch.cat([l_detail[None], ab_full]).numpy()
-            labels, hint_colors, paper = _hinted_regions(labels, hint_yx, hint_lab, net_lab, paper)
+            labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper)
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
         sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
@@ -910,8 +917,7 @@ class Colorizer:
         height, width = labels.shape
         if not hint_list:
             return l_full, ab_full, torch.zeros((height, width), dtype=torch.bool), labels, paper
-        hint_yx = [(min(height - 1, int(h.y)), min(width - 1, int(h.x))) for h in hint_list]
-        hint_lab = C.rgb_u8_to_lab_np(np.array([[h.color for h in hint_list]], np.uint8))[0]
+        hint_yx, hint_lab = _hint_points(hint_list, height, width), _hint_lab(hint_list)
         if with_l:
             # Line art: one color per region, split by the net's own color where hints of several colors share one.
             labels, colors, paper = _hinted_regions(labels, hint_yx, hint_lab,
