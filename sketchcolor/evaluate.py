@@ -483,15 +483,11 @@ def save_contact_sheet(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], siz
 
 
 def _detected_mode(picture: Picture, task: str) -> str:
-    """The mode ``mode="auto"`` would pick for the task's input (a real drawing's paper is cleaned first, as the
-    pipeline does)."""
-    from sketchcolor.pipeline import detect_mode
+    """The mode ``mode="auto"`` picks for the task's input, as the pipeline decides it."""
+    from sketchcolor.paper import clean_page
+    from sketchcolor.pipeline import detect_page_mode
 
-    if task == "sketch-real":
-        from sketchcolor.paper import clean_page
-
-        return detect_mode(clean_page(picture.real_u8).gray)
-    return detect_mode(picture.task_input(task))
+    return detect_page_mode(picture.task_gray(task), clean_page(picture.task_input(task)))
 
 
 def _line_style_settings() -> dict[str, Any]:

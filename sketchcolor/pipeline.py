@@ -154,6 +154,8 @@ BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
 _MODE_PAPER_LEVEL = 230
 # Line art: 75th percentile of the distance from a non-paper pixel to paper, at 256 px, at most this.
 _STROKE_DEPTH_PX = 6.0
+# Paper with a channel below this (8-bit) is tinted or gray: mode detection reads the cleaned page then.
+_WHITE_PAPER = 240
 # Line art seen by the nets at working size: a stroke is at least this share of its darkest pixel's ink.
 _THIN_LINE_INK = 0.75
 # A hint on the paper takes a pixel when the nets' color there is nearer to the hint's than this times to white
@@ -318,6 +320,14 @@ def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab
                 colors[int(region) if k == 0 else next_label + k - 1] = color
         next_label += len(candidates) - 1
     return labels, colors, paper
+
+
+def detect_page_mode(gray_u8: np.ndarray, clean: Any) -> str:
+    """:func:`detect_mode` of a picture with its cleaned page (:func:`~sketchcolor.paper.clean_page`): on the cleaned
+    page when the paper was tinted or gray (on the raw picture it would be one wide dark area), else on the picture
+    itself (cleaning takes a grayscale picture's light fills for uneven paper). gray_u8 (H, W) uint8."""
+    tinted = clean.found and min(clean.paper) < _WHITE_PAPER
+    return detect_mode(clean.gray if tinted else gray_u8)
 
 
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
@@ -550,9 +560,10 @@ class Colorizer:
         hint_list = _coerce_hints(hints)
         validate_hints(hint_list, width, height)
         clean = clean_page(np.asarray(rgb_img)) if mode != "gray" else None
-        resolved = detect_mode(clean.gray) if mode == "auto" else mode
+        gray = np.array(rgb_img.convert("L")) if mode != "sketch" else None
+        resolved = detect_page_mode(gray, clean) if mode == "auto" else mode
         if resolved == "gray":
-            return _Prepared(rgb_img, np.array(rgb_img.convert("L")), None, hint_list, resolved)
+            return _Prepared(rgb_img, gray, None, hint_list, resolved)
         return _Prepared(rgb_img, clean.gray, clean.lines, hint_list, resolved)
 
     @torch.inference_mode()
@@ -1050,4 +1061,4 @@ class Colorizer:
                 for rgb, p in C.topk_colors(logits, l_value, self.color.bins.cpu(), k=k)]
 
 
-__all__ = ["Colorizer", "ColorizeResult", "detect_mode", "fit_to_gamut", "MODES", "METHODS"]
+__all__ = ["Colorizer", "ColorizeResult", "detect_mode", "detect_page_mode", "fit_to_gamut", "MODES", "METHODS"]

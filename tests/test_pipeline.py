@@ -552,3 +552,18 @@ def test_a_hint_color_the_net_puts_nowhere_in_its_region_is_no_trouble(colorizer
     for shading in (False, True):
         out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch", shading=shading).image).astype(int)
         assert out[100, 60, 2] > out[100, 60, 0] + 100  # the nets see blue throughout the box: it is blue
+
+
+def test_auto_mode_reads_gray_paper_clean_but_a_gray_cartoon_as_it_is():
+    from sketchcolor.paper import clean_page
+    from sketchcolor.pipeline import detect_page_mode
+
+    cartoon = np.full((256, 256), 255, np.uint8)  # light gray fills on white: a grayscale picture
+    cartoon[30:130, 30:230] = 215
+    cartoon[140:230, 60:200] = 225
+    cartoon[100:180, 90:160] = 120
+    assert detect_page_mode(cartoon, clean_page(cartoon)) == "gray"
+    pencil = np.full((256, 256), 170, np.uint8)  # pencil on gray paper: line art once the paper is removed
+    pencil[60:200:20, 40:220] = 90
+    pencil[40:220, 60:200:35] = 90
+    assert detect_page_mode(pencil, clean_page(pencil)) == "sketch"
