@@ -85,6 +85,18 @@ def test_sample_has_the_documented_tensors(manifest):
     assert s["hint_mask"].sum() == 0 and s["fill_mask"].sum() == 0  # no hint config → no hints, no fills
 
 
+def test_weights_are_the_split_entries_manifest_weights(manifest):
+    rows = [json.loads(x) for x in manifest.read_text().splitlines()]
+    rows[1]["weight"], rows[4]["weight"], rows[5]["split"] = 3, 0.5, "val"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ds = PairDataset(manifest, size=SIZE)
+    assert ds.weights.dtype == np.float64
+    np.testing.assert_array_equal(ds.weights, [1.0, 3.0, 1.0, 1.0, 0.5])
+    with pytest.raises(AttributeError):
+        ds.weights = np.ones(5)
+    np.testing.assert_array_equal(PairDataset(manifest, split="val", size=SIZE).weights, [1.0])
+
+
 def test_fast_lab_matches_the_color_module_and_skimage():
     from skimage.color import rgb2lab
 

@@ -5,7 +5,16 @@ import os
 
 import pytest
 
-from sketchcolor.data.manifest import ManifestEntry, read_manifest, split_counts, split_for, write_manifest
+from sketchcolor.data.manifest import (
+    HELD_OUT_SOURCES,
+    ManifestEntry,
+    held_out_entries,
+    parse_entry,
+    read_manifest,
+    split_counts,
+    split_for,
+    write_manifest,
+)
 from sketchcolor.data.openmoji import base_id
 from sketchcolor.errors import DataError
 
@@ -55,7 +64,7 @@ def test_manifest_round_trip_and_malformed_lines_are_skipped_and_counted(tmp_pat
     lines = path.read_text().splitlines()
     assert [json.loads(x)["id"] for x in lines] == ["id1", "id2"]
     assert set(json.loads(lines[0])) == {
-        "id", "base", "split", "line", "color", "flat", "source", "license", "extractor"
+        "id", "base", "split", "line", "color", "flat", "source", "license", "extractor", "weight"
     }
     with path.open("a") as f:
         f.write("not json\n")
@@ -66,6 +75,34 @@ def test_manifest_round_trip_and_malformed_lines_are_skipped_and_counted(tmp_pat
     val, _ = read_manifest(path, split="val")
     assert [e.id for e in val] == ["id2"]
     assert split_counts(entries) == {"train": 1, "val": 1, "test": 0}
+
+
+def test_weight_defaults_to_one_round_trips_and_must_be_a_finite_positive_number(tmp_path):
+    row = json.loads(entry(1).to_json())
+    del row["weight"]  # manifests written before weights existed
+    assert parse_entry(row).weight == 1.0
+    assert parse_entry({**row, "weight": 2.5}).weight == 2.5
+    three = parse_entry({**row, "weight": 3}).weight
+    assert three == 3.0 and type(three) is float
+    for bad in (0, -1.0, True, "2", None, [1], float("nan"), float("inf"), 10**400):
+        with pytest.raises(DataError, match=r"'id1' has weight .*expected a finite number > 0"):
+            parse_entry({**row, "weight": bad})
+    heavy = ManifestEntry("id2", "b2", "train", "line/2.png", "color/2.png", weight=4.0)
+    path = write_manifest(tmp_path / "manifest.jsonl", [entry(1), heavy])
+    with path.open("a") as f:
+        f.write(json.dumps({**row, "id": "zero", "weight": 0}) + "\n")
+        f.write(json.dumps({**row, "id": "plain"}) + "\n")
+    entries, bad = read_manifest(path)
+    assert [(e.id, e.weight) for e in entries] == [("id1", 1.0), ("id2", 4.0), ("plain", 1.0)] and bad == 1
+
+
+def test_held_out_entries_are_the_two_held_out_icon_sets():
+    assert HELD_OUT_SOURCES == {"iconify:fxemoji", "iconify:streamline-freehand-color"}
+    sources = ["openmoji", "iconify:fxemoji", "iconify:noto", "iconify:streamline-freehand-color", "iconify:fxemoji",
+               "folder:iconify:fxemoji", ""]
+    entries = [ManifestEntry(f"id{i}", f"b{i}", "test", "l.png", "c.png", source=s) for i, s in enumerate(sources)]
+    assert [e.id for e in held_out_entries(entries)] == ["id1", "id3", "id4"]
+    assert held_out_entries(iter(entries[:1])) == []
 
 
 def test_missing_manifest_and_unknown_split_raise_data_error(tmp_path):

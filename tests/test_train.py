@@ -24,6 +24,7 @@ from sketchcolor.models import net_spec
 from sketchcolor.models.configs import to_dict
 from sketchcolor.train import prior as train_prior
 from sketchcolor.train import stage as train_stage
+from sketchcolor.train.data import ResumableSampler, make_dataset
 from sketchcolor.train.distributed import Dist
 from sketchcolor.train.state import rng_state, set_rng_state
 
@@ -70,6 +71,14 @@ def make_manifest(folder: Path, n: int = 8, size: int = 64, seed: int = 0, val: 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> Path:
     return make_manifest(tmp_path_factory.mktemp("data"), n=8, size=32)
+
+
+def rewrite_manifest(manifest: Path, name: str, **changes: dict[str, object]) -> Path:
+    """A copy of ``manifest`` named ``name`` in its folder, with ``changes`` (id -> fields) made to its rows."""
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    path = manifest.parent / name
+    path.write_text("".join(json.dumps({**row, **changes.get(row["id"], {})}) + "\n" for row in rows))
+    return path
 
 
 def run_args(manifest: Path, out: Path, stage: str, steps: int, *extra: str) -> list[str]:
@@ -145,6 +154,72 @@ def test_rng_state_is_weights_only_loadable(tmp_path):
         T.load_trainer_state(tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match="no trainer_state.pt to resume from"):
         T.load_trainer_state(tmp_path / "trainer_state.pt")
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+class Weighted(torch.utils.data.Dataset):
+    """Indices with sampling weights: all that ResumableSampler reads of a dataset."""
+
+    def __init__(self, weights) -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+
+def test_sampler_with_equal_weights_is_the_distributed_permutation():
+    from torch.utils.data import DistributedSampler
+
+    ds = Weighted(np.full(11, 2.0))
+    for rank in range(2):
+        sampler = ResumableSampler(ds, num_replicas=2, rank=rank, seed=5, batch_size=2)
+        plain = DistributedSampler(ds, num_replicas=2, rank=rank, shuffle=True, seed=5, drop_last=True)
+        for epoch in range(3):
+            sampler.set_position(epoch, 0)
+            plain.set_epoch(epoch)
+            assert list(sampler) == list(plain) and len(sampler) == len(plain) == 5
+        sampler.set_position(1, 2)
+        plain.set_epoch(1)
+        assert list(sampler) == list(plain)[4:] and len(sampler) == 1
+
+
+def test_sampler_draws_in_proportion_to_unequal_weights_by_seed_and_epoch():
+    weights = np.where(np.arange(1000) < 500, 1.0, 3.0)  # the second half weighs 3x: 3/4 of the draws
+    ranks = [ResumableSampler(Weighted(weights), num_replicas=2, rank=r, seed=5, batch_size=4) for r in range(2)]
+
+    def epoch(number: int, start_batch: int = 0) -> list[list[int]]:
+        for sampler in ranks:
+            sampler.set_position(number, start_batch)
+        return [list(sampler) for sampler in ranks]
+
+    first = epoch(3)
+    assert [len(drawn) for drawn in first] == [len(sampler) for sampler in ranks] == [500, 500]
+    drawn = np.array(first).T.reshape(-1)  # the ranks' strides interleaved back into the epoch's one list
+    assert 0.70 < np.mean(drawn >= 500) < 0.80
+    assert len(set(drawn.tolist())) < 900, "drawn with replacement"
+    assert epoch(3) == first and epoch(4) != first
+    # Resuming 10 batches into the epoch serves exactly the rest of it.
+    assert epoch(3, 10) == [drawn_by_rank[40:] for drawn_by_rank in first]
+    assert [len(sampler) for sampler in ranks] == [460, 460]
+    # A different seed, a different draw.
+    other = ResumableSampler(Weighted(weights), num_replicas=2, rank=0, seed=6, batch_size=4)
+    other.set_position(3, 0)
+    assert list(other) != first[0]
+
+
+def test_the_train_dataset_brings_the_manifest_weights_to_the_sampler(manifest):
+    cfg = T.load_config({}, {"data.manifest": str(manifest), "data.size": 32})
+    plain = ResumableSampler(make_dataset(cfg, "train", train=True), num_replicas=1, rank=0, seed=0, batch_size=4)
+    assert plain.weights is None
+    weighted = rewrite_manifest(manifest, "weighted.jsonl", p001={"weight": 4.0}, p009={"weight": 9.0})
+    cfg = T.load_config({}, {"data.manifest": str(weighted), "data.size": 32})
+    sampler = ResumableSampler(make_dataset(cfg, "train", train=True), num_replicas=1, rank=0, seed=0, batch_size=4)
+    assert sampler.weights.tolist() == [1.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # p009 is a val pair
 
 
 # ---------------------------------------------------------------------------------------------------- runs
@@ -241,9 +316,12 @@ def test_inversion_then_color_with_frozen_inversion_then_joint(manifest, tmp_pat
     assert "inv_l1" in (joint / "log.csv").read_text().splitlines()[0]
 
 
-@pytest.mark.parametrize("stage", ["color", pytest.param("joint", marks=pytest.mark.slow)])
-def test_resume_reproduces_an_uninterrupted_run(manifest, tmp_path, stage):
+@pytest.mark.parametrize("stage, weighted", [("color", False), ("color", True),
+                                             pytest.param("joint", False, marks=pytest.mark.slow)])
+def test_resume_reproduces_an_uninterrupted_run(manifest, tmp_path, stage, weighted):
     # 8 pairs / batch 4 = 2 steps an epoch: stopping at 3 resumes mid-epoch, and the run crosses epochs.
+    if weighted:  # each epoch's pairs drawn with replacement, in proportion to the weights
+        manifest = rewrite_manifest(manifest, "resume-weighted.jsonl", p002={"weight": 5.0}, p006={"weight": 0.25})
     full, part = tmp_path / "full", tmp_path / "part"
     assert T.main(run_args(manifest, full, stage, 6)) == 0
     assert T.main(run_args(manifest, part, stage, 3)) == 0
@@ -345,6 +423,24 @@ def test_an_existing_run_is_refused_unless_overwrite(manifest, tmp_path, capsys)
     empty.mkdir()
     assert T.main(run_args(manifest, empty, "color", 1)) == 0
     assert T.main(run_args(manifest, tmp_path / "new" / "deep", "color", 1)) == 0
+
+
+def test_a_train_split_with_held_out_pictures_is_refused_before_the_run_folder_is_touched(manifest, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert T.main(run_args(manifest, out, "inversion", 1)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    held = rewrite_manifest(manifest, "held-out.jsonl", p000={"source": "iconify:fxemoji"},
+                            p003={"source": "iconify:fxemoji"}, p005={"source": "iconify:streamline-freehand-color"})
+    for extra in (["--overwrite"], ["--resume"]):
+        assert T.main(run_args(held, out, "inversion", 2, *extra)) == 1
+        line = one_line_error(capsys)
+        assert (f"--data {held}: the manifest's train split holds 3 pictures from held-out sources iconify:fxemoji, "
+                "iconify:streamline-freehand-color (the held-out-designer test is never trained on)") in line
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, extra
+    # Held-out pictures outside the train split are what the test is for: training takes the rest.
+    in_val = rewrite_manifest(manifest, "held-out-val.jsonl", p008={"source": "iconify:fxemoji"},
+                              p009={"source": "iconify:streamline-freehand-color"})
+    assert T.main(run_args(in_val, tmp_path / "val", "inversion", 1)) == 0
 
 
 def test_the_cached_prior_is_keyed_to_what_it_was_counted_from(manifest, tmp_path, monkeypatch):
@@ -450,3 +546,19 @@ def test_overfits_eight_pairs(tmp_path):
     grid = out / "samples" / "step_0000150.png"
     assert grid.exists()
     Image.open(grid).save(Path("/tmp") / "sketchcolor_overfit_grid.png")
+
+
+def test_a_weighted_manifest_counts_its_prior_over_a_weighted_draw(manifest):
+    # Four of the eight training pairs carry almost all the weight: the prior counts only them.
+    heavy = {f"p{i:03d}": {"weight": 1000.0} for i in (0, 2, 4, 6)}
+    light = {f"p{i:03d}": {"weight": 1e-6} for i in (1, 3, 5, 7)}
+    weighted = rewrite_manifest(manifest, "prior-weighted.jsonl", **heavy, **light)
+    base = {"stage": "color", "data.size": 32, "data.prior_samples": 4}
+    bins = C.ab_bins()
+    got, n = train_prior.compute_prior(T.load_config({}, {**base, "data.manifest": str(weighted)}), bins)
+    heavy_only = rewrite_manifest(manifest, "prior-heavy.jsonl",
+                                  **{k: {"split": "val"} for k in light})  # the heavy four alone, unweighted
+    want, _ = train_prior.compute_prior(T.load_config({}, {**base, "data.manifest": str(heavy_only)}), bins)
+    assert n == 4 and torch.allclose(got, want, atol=1e-6)
+    first_four, _ = train_prior.compute_prior(T.load_config({}, {**base, "data.manifest": str(manifest)}), bins)
+    assert not torch.allclose(first_four, want, atol=1e-3)  # unweighted: the first four, not the heavy four

@@ -125,6 +125,11 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def weights(self) -> np.ndarray:
+        """float64 (len,) the entries' manifest sampling weights (all > 0; 1.0 where the manifest gives none)."""
+        return np.array([e.weight for e in self.entries], dtype=np.float64)
+
     def set_epoch(self, epoch: int) -> None:
         """Fix the epoch seed (overrides torch's loader seed), e.g. from the training loop."""
         self._epoch = int(epoch)

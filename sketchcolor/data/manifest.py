@@ -3,7 +3,8 @@
 One JSON object per line, paths relative to the manifest's folder::
 
     {"id": str, "base": str, "split": "train"|"val"|"test", "line": "line/x.png", "color": "color/x.png",
-     "flat": "flat/x.png" | null, "source": "openmoji" | "folder:<name>", "license": str, "extractor": str | null}
+     "flat": "flat/x.png" | null, "source": "openmoji" | "folder:<name>" | "iconify:<set>", "license": str,
+     "extractor": str | null, "weight": float > 0 (optional, default 1.0: the entry's relative sampling weight)}
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -26,6 +28,8 @@ SPLITS = ("train", "val", "test")
 SPLIT_SHARES = (0.90, 0.05, 0.05)
 SPLIT_SALT = "sketchcolor-split-v1"
 _REQUIRED_KEYS = ("id", "base", "split", "line", "color")
+# The held-out-designer test: two icon sets whose designers no training picture comes from; never trained on.
+HELD_OUT_SOURCES = frozenset({"iconify:fxemoji", "iconify:streamline-freehand-color"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ManifestEntry:
     source: str = ""
     license: str = ""
     extractor: str | None = None
+    weight: float = 1.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=False)
@@ -61,6 +66,18 @@ def split_for(base: str, *, salt: str = SPLIT_SALT, shares: tuple[float, float, 
     return "test"
 
 
+def _positive_finite(value: object) -> float | None:
+    """``value`` as a float if it is a finite number > 0, else None."""
+    # bool is an int subclass, but true is not a weight.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer too large for a float
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
 def parse_entry(obj: object) -> ManifestEntry:
     """Build an entry from a decoded JSON object; DataError names what is missing or wrong."""
     if not isinstance(obj, dict):
@@ -72,6 +89,9 @@ def parse_entry(obj: object) -> ManifestEntry:
         raise DataError(f"manifest entry {obj['id']!r} has split {obj['split']!r}; expected one of {list(SPLITS)}")
     flat = obj.get("flat")
     extractor = obj.get("extractor")
+    weight = _positive_finite(obj.get("weight", 1.0))
+    if weight is None:
+        raise DataError(f"manifest entry {obj['id']!r} has weight {obj['weight']!r}; expected a finite number > 0")
     return ManifestEntry(
         id=obj["id"],
         base=obj["base"],
@@ -82,6 +102,7 @@ def parse_entry(obj: object) -> ManifestEntry:
         source=str(obj.get("source", "")),
         license=str(obj.get("license", "")),
         extractor=extractor if isinstance(extractor, str) and extractor else None,
+        weight=weight,
     )
 
 
@@ -126,3 +147,8 @@ def split_counts(entries: Iterable[ManifestEntry]) -> dict[str, int]:
     for e in entries:
         counts[e.split] += 1
     return counts
+
+
+def held_out_entries(entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
+    """The entries from :data:`HELD_OUT_SOURCES` (in the given order)."""
+    return [e for e in entries if e.source in HELD_OUT_SOURCES]

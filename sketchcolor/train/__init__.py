@@ -36,8 +36,11 @@ Stages:
   inversion loss, which keeps the L estimate an L); gray-task samples bypass the inversion net.
 
 Batches are per process (global batch = batch_size x processes). Data order is a pure function of (seed,
-epoch, index) — DistributedSampler permutations and :class:`sketchcolor.data.PairDataset` samples — so a resumed
-run skips the batches it already saw and reproduces an uninterrupted one bit for bit on CPU.
+epoch, index) — DistributedSampler permutations (or, when the manifest's entries differ in ``weight``, draws
+with replacement in proportion to it) and :class:`sketchcolor.data.PairDataset` samples — so a resumed
+run skips the batches it already saw and reproduces an uninterrupted one bit for bit on CPU. A train split that
+holds pictures of the held-out-designer test (:data:`sketchcolor.data.manifest.HELD_OUT_SOURCES`) is refused
+before anything is written.
 
 Modules: :mod:`~sketchcolor.train.config` (the config and LR schedule), :mod:`~sketchcolor.train.distributed`
 (process group, device, agreeing on flags), :mod:`~sketchcolor.train.data` (datasets, resumable sampler, val batch),

@@ -28,11 +28,18 @@ PRIOR_FILE = "prior.json"
 
 
 def compute_prior(cfg: TrainConfig, bins: Tensor) -> tuple[Tensor, int]:
-    """The ab prior (Q,) over ``bins`` from the first ``data.prior_samples`` training targets (no augmentation),
-    and how many targets were counted."""
+    """The ab prior (Q,) over ``bins`` from ``data.prior_samples`` training targets (no augmentation): the first
+    ones, or, when the manifest weights its entries, a weighted draw seeded by the run's seed (so the prior
+    matches what training sees); and how many targets were counted."""
     ds = make_dataset(cfg, "train", train=False, hints=False)
     n = min(len(ds), cfg.data.prior_samples)
-    loader = DataLoader(torch.utils.data.Subset(ds, range(n)), batch_size=16, num_workers=0)
+    weights = torch.as_tensor(ds.weights)
+    if bool((weights != weights[0]).any()):
+        g = torch.Generator().manual_seed(cfg.seed)
+        indices = torch.multinomial(weights, n, replacement=False, generator=g).tolist()
+    else:
+        indices = list(range(n))
+    loader = DataLoader(torch.utils.data.Subset(ds, indices), batch_size=16, num_workers=0)
     prior = C.ab_prior((batch["lab"][:, 1:] for batch in loader), bins)
     return prior.float(), n
 

@@ -105,6 +105,16 @@ class Trainer:
         self._write_error: str | None = None
         if resume and overwrite:
             raise ConfigError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
+        # Before the run folder is claimed (or cleared by --overwrite): unusable training data fails first.
+        self.train_set = make_dataset(cfg, "train", train=True)
+        self.sampler = ResumableSampler(self.train_set, num_replicas=self.dist.world, rank=self.dist.rank,
+                                        seed=cfg.seed, batch_size=cfg.batch_size)
+        self.steps_per_epoch = len(self.sampler) // cfg.batch_size
+        if self.steps_per_epoch == 0:
+            raise ConfigError(
+                f"batch size {cfg.batch_size} x {self.dist.world} processes is larger than the "
+                f"{len(self.train_set)} training pairs; lower --batch-size"
+            )
         if not resume:
             self._claim_folder(overwrite)
 
@@ -148,15 +158,6 @@ class Trainer:
         elif self.disc is not None:
             self.ddp_disc = self.disc
 
-        self.train_set = make_dataset(cfg, "train", train=True)
-        self.sampler = ResumableSampler(self.train_set, num_replicas=self.dist.world, rank=self.dist.rank,
-                                        seed=cfg.seed, batch_size=cfg.batch_size)
-        self.steps_per_epoch = len(self.sampler) // cfg.batch_size
-        if self.steps_per_epoch == 0:
-            raise ConfigError(
-                f"batch size {cfg.batch_size} x {self.dist.world} processes is larger than the "
-                f"{len(self.train_set)} training pairs; lower --batch-size"
-            )
         self._val_batch: dict[str, Any] | None = None
 
     def _claim_folder(self, overwrite: bool) -> None:
