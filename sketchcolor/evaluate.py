@@ -76,11 +76,13 @@ class EvalConfig:
 
     data: the JSONL manifest; split: "train" | "val" | "test"; checkpoint: a checkpoint folder, or None for the
     baselines only; tasks: subset of ("sketch", "gray", "sketch-real"); hints: the hint counts N; limit: evaluate
-    only the first ``limit`` pictures of the split (manifest order); size: the square page side in pixels; seed:
-    mixed into every picture's hint seed and real-drawing seed; device: for the model; contact_count: pictures on the contact sheet;
-    contact_hints: the N shown there (None: 5 if evaluated, else the largest N); pipeline: overrides of the
-    model's pipeline settings (:class:`sketchcolor.pipeline.PipelineConfig`, ``--set KEY=VALUE``); auto_mode:
-    also run the model with ``mode="auto"`` (what users get by default) as the method ``net (auto)``.
+    only the first ``limit`` pictures of the split (manifest order); sample: evaluate only a seeded sample of
+    ``sample`` pictures of the split (:func:`sample_order`; not with ``limit``); size: the square page side in
+    pixels; seed: mixed into every picture's hint seed, real-drawing seed and sample; device: for the model;
+    contact_count: pictures on the contact sheet; contact_hints: the N shown there (None: 5 if evaluated, else
+    the largest N); pipeline: overrides of the model's pipeline settings
+    (:class:`sketchcolor.pipeline.PipelineConfig`, ``--set KEY=VALUE``); auto_mode: also run the model with
+    ``mode="auto"`` (what users get by default) as the method ``net (auto)``.
     """
 
     data: Path
@@ -90,6 +92,7 @@ class EvalConfig:
     tasks: tuple[str, ...] = DEFAULT_TASKS
     hints: tuple[int, ...] = DEFAULT_HINT_COUNTS
     limit: int | None = None
+    sample: int | None = None
     size: int = 256
     seed: int = 0
     device: str = "cpu"
@@ -97,6 +100,7 @@ class EvalConfig:
     contact_hints: int | None = None
     pipeline: dict[str, Any] = field(default_factory=dict)
     auto_mode: bool = False
+    methods: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -115,8 +119,19 @@ class EvalConfig:
             raise ConfigError(f"size must be between 16 and 4096 pixels, got {self.size}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"limit must be a positive number of pictures, got {self.limit}")
+        if self.sample is not None and self.sample < 1:
+            raise ConfigError(f"sample must be a positive number of pictures, got {self.sample}")
+        if self.limit is not None and self.sample is not None:
+            raise ConfigError("pass limit or sample, not both (--limit takes the split's first pictures, --sample "
+                              "a seeded sample of it)")
         if self.contact_count < 0:
             raise ConfigError(f"contact_count must be >= 0, got {self.contact_count}")
+        if self.methods is not None:
+            self.methods = tuple(self.methods)
+            known = sorted({m for task in TASKS for m in methods_for(task, True, True)})
+            unknown = [m for m in self.methods if m not in known]
+            if unknown or not self.methods:
+                raise ConfigError(f"unknown method(s) {unknown or '(none given)'}; allowed: {', '.join(known)}")
         if self.contact_hints is not None and self.contact_hints not in self.hints:
             raise ConfigError(f"contact_hints {self.contact_hints} is not among the hint counts {list(self.hints)}")
 
@@ -170,19 +185,37 @@ def fit_on_page(image: Image.Image, size: int) -> Image.Image:
     return page
 
 
+def sample_key(picture_id: str, seed: int = 0) -> bytes:
+    """A picture's place in the seeded sample order (SHA-256 of the run seed and the id)."""
+    return hashlib.sha256(f"sample:{seed}:{picture_id}".encode()).digest()
+
+
+def sample_order(entries: Sequence[Any], seed: int = 0) -> list[Any]:
+    """Manifest entries in seeded sample order: the first N are the sample of N.
+
+    Each entry's place depends on its id and the seed alone, so a sample spreads over every source and a growing
+    manifest only lets new pictures in where their keys fall, never reshuffles the rest.
+    """
+    return sorted(entries, key=lambda entry: sample_key(entry.id, seed))
+
+
 def load_pictures(cfg: EvalConfig) -> tuple[list[Picture], list[dict[str, str]]]:
-    """The split's pictures (manifest order, at most ``cfg.limit``) and the entries skipped, with reasons."""
+    """The split's pictures (manifest order, at most ``cfg.limit``; or the seeded sample of ``cfg.sample``, in
+    sample order) and the entries skipped, with reasons."""
     from sketchcolor.data.manifest import read_manifest
     from sketchcolor.image_io import load_image
 
     entries, malformed = read_manifest(cfg.data, split=cfg.split)
     if not entries:
         raise DataError(f"manifest {cfg.data} has no pictures in split {cfg.split!r} ({malformed} malformed lines)")
+    if cfg.sample is not None:
+        entries = sample_order(entries, cfg.seed)
+    wanted = cfg.sample if cfg.sample is not None else cfg.limit
     root = cfg.data.parent
     pictures: list[Picture] = []
     skipped: list[dict[str, str]] = []
     for entry in entries:
-        if cfg.limit is not None and len(pictures) >= cfg.limit:
+        if wanted is not None and len(pictures) >= wanted:
             break
         try:
             line = fit_on_page(load_image(root / entry.line), cfg.size).convert("L")
@@ -372,14 +405,23 @@ def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _subset_note(cfg: dict[str, Any]) -> str:
+    """How the pictures were chosen when not the whole split, for the report's header."""
+    if cfg.get("sample") is not None:
+        return f" (a seeded sample of {cfg['sample']}, seed {cfg['seed']})"
+    if cfg.get("limit") is not None:
+        return f" (the split's first {cfg['limit']})"
+    return ""
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     """The Markdown tables: tasks x N x methods (means over pictures), then the inversion stage."""
     cfg = results["config"]
     lines = [
         f"# sketchcolor evaluation: split `{cfg['split']}` of `{cfg['data']}`",
         "",
-        f"{results['n_pictures']} pictures at {cfg['size']}x{cfg['size']}, hint seed {cfg['seed']}, "
-        f"protocol: EVALUATION.md. {results['note']}",
+        f"{results['n_pictures']} pictures{_subset_note(cfg)} at {cfg['size']}x{cfg['size']}, hint seed "
+        f"{cfg['seed']}, protocol: EVALUATION.md. {results['note']}",
         "PSNR is that of the mean squared error over pictures (exactly colored pictures have infinite PSNR); "
         "the other columns are means over pictures. Page leak (sketch tasks): the share of the target's paper, "
         "off the lines, that the output tints (Lab chroma > 6 or L < 90). sketch-real: the line art redrawn as a "
@@ -526,7 +568,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         elif with_model and task in SKETCH_TASKS and colorizer.inversion is None:
             note += f" The checkpoint has no inversion net, so the model was not run on the {task} task."
             with_model = False
-        methods[task] = methods_for(task, with_model, cfg.auto_mode)
+        methods[task] = tuple(m for m in methods_for(task, with_model, cfg.auto_mode)
+                              if cfg.methods is None or m in cfg.methods)
     log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
 
     # One untimed call per method first, so one-time costs (lazy imports, allocator warm-up) stay out of
@@ -631,8 +674,11 @@ def get_args_parser() -> argparse.ArgumentParser:
                              "a real drawing)")
     parser.add_argument("--hints", default=",".join(map(str, DEFAULT_HINT_COUNTS)), help="comma-separated N")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pictures of the split")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="only a seeded sample of N pictures of the split, spread over its sources (the same "
+                             "N for the same --seed; not with --limit)")
     parser.add_argument("--size", type=int, default=256, help="square page side in pixels")
-    parser.add_argument("--seed", type=int, default=0, help="mixed into every picture's hint seed")
+    parser.add_argument("--seed", type=int, default=0, help="mixed into every picture's hint seed (and --sample)")
     parser.add_argument("--device", default="cpu", help="device for the model (cpu, cuda)")
     parser.add_argument("--contact-count", type=int, default=4, help="pictures on the contact sheet")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
@@ -640,6 +686,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                              "sketchcolor.pipeline.PipelineConfig)")
     parser.add_argument("--auto-mode", action="store_true",
                         help="also run the model with mode auto (the mode detected, as users get it by default)")
+    parser.add_argument("--methods", default=None,
+                        help="only these methods (comma-separated, e.g. net: the baselines do not depend on the model "
+                             "and cost most of a run; ratios against them come from a run of the same pictures)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     return parser
 
@@ -661,8 +710,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(f"--hints must be comma-separated integers, got {args.hints!r}") from None
         cfg = EvalConfig(data=args.data, out=args.out, split=args.split, checkpoint=args.checkpoint,
                          tasks=tuple(_split_list(args.tasks, "tasks")), hints=hint_counts, limit=args.limit,
-                         size=args.size, seed=args.seed, device=args.device, contact_count=args.contact_count,
-                         pipeline=parse_overrides(args.overrides), auto_mode=args.auto_mode)
+                         sample=args.sample, size=args.size, seed=args.seed, device=args.device,
+                         contact_count=args.contact_count, pipeline=parse_overrides(args.overrides),
+                         auto_mode=args.auto_mode,
+                         methods=tuple(_split_list(args.methods, "methods")) if args.methods else None)
         results = run_evaluation(cfg)
     except SketchcolorError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 import json
 import math
+import types
 
 import numpy as np
 import pytest
@@ -97,6 +98,28 @@ def test_config_rejects_bad_values(tmp_path):
         evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, tasks=("paint",))
     with pytest.raises(ConfigError, match=">= 0"):
         evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, hints=(-1,))
+    with pytest.raises(ConfigError, match="sample must be a positive number of pictures, got 0"):
+        evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, sample=0)
+    with pytest.raises(ConfigError, match="pass limit or sample, not both"):
+        evaluate.EvalConfig(data=tmp_path / "m.jsonl", out=tmp_path, limit=2, sample=2)
+
+
+def test_the_sample_is_seeded_stable_as_the_set_grows_and_spread_over_sources():
+    entries = [types.SimpleNamespace(id=f"{source}-{i}", source=source)
+               for source in ("openmoji", "iconify:noto", "iconify:twemoji", "folder:mine") for i in range(250)]
+    order = evaluate.sample_order(entries, seed=0)
+    assert sorted(e.id for e in order) == sorted(e.id for e in entries)
+    assert [e.id for e in evaluate.sample_order(entries[::-1], seed=0)] == [e.id for e in order]  # input order
+    assert [e.id for e in evaluate.sample_order(entries, seed=1)][:50] != [e.id for e in order][:50]
+    # Manifest order would give the first source alone; the sample holds every source about equally.
+    sample = order[:100]
+    counts = {source: sum(e.source == source for e in sample) for source in {e.source for e in entries}}
+    assert len(counts) == 4 and min(counts.values()) >= 12, counts
+    # A grown set: new pictures come in where their keys fall; the old ones of the sample keep their order.
+    new = [types.SimpleNamespace(id=f"new-{i}", source="new") for i in range(100)]
+    kept = [e.id for e in evaluate.sample_order(entries + new, seed=0)[:100] if e.source != "new"]
+    assert 80 < len(kept) < 100 and kept == [e.id for e in sample[: len(kept)]]
+    assert evaluate.sample_key("abc", 0) != evaluate.sample_key("abc", 1) != evaluate.sample_key("abd", 1)
 
 
 def test_default_tasks_stay_sketch_and_gray_and_sketch_real_is_allowed(tmp_path):
@@ -249,6 +272,21 @@ def test_pipeline_overrides_and_auto_mode(tmp_path, tiny_checkpoint):
                           "--auto-mode"]) == 0
 
 
+def test_methods_keeps_only_the_methods_asked_with_the_same_numbers(tmp_path, tiny_checkpoint):
+    manifest = _write_manifest(tmp_path / "data", count=2)
+    base = dict(data=manifest, checkpoint=tiny_checkpoint, hints=(0, 2), size=SIZE, contact_count=0)
+    full = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "a", **base))
+    only = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "b", methods=("net", "levin"), **base))
+    assert only["methods"] == {"sketch": ["net"], "gray": ["levin", "net"]}
+    for task in ("sketch", "gray"):
+        for method in only["methods"][task]:
+            assert only["summary"][task]["2"][method]["de2000"] == full["summary"][task]["2"][method]["de2000"]
+    with pytest.raises(ConfigError, match="unknown method"):
+        evaluate.EvalConfig(out=tmp_path / "c", methods=("netty",), **base)
+    assert evaluate.main(["--data", str(manifest), "--out", str(tmp_path / "d"), "--methods", "identity",
+                          "--hints", "0", "--size", str(SIZE)]) == 0
+
+
 def test_sketch_real_with_model_and_from_the_command_line(tmp_path, tiny_checkpoint):
     manifest = _write_manifest(tmp_path / "data", count=1)
     cfg = evaluate.EvalConfig(data=manifest, out=tmp_path / "m", checkpoint=tiny_checkpoint, hints=(0, 2),
@@ -263,6 +301,42 @@ def test_sketch_real_with_model_and_from_the_command_line(tmp_path, tiny_checkpo
     assert code == 0
     assert set(json.loads((tmp_path / "cli" / "results.json").read_text())["summary"]) == {"sketch", "sketch-real",
                                                                                             "gray"}
+
+
+def test_sample_evaluates_the_seeded_subset_and_says_so(tmp_path, capsys):
+    manifest = _write_manifest(tmp_path / "data", count=6, broken=True)  # "missing": an unreadable test picture
+    base = dict(data=manifest, hints=(0,), size=SIZE, contact_count=0, tasks=("gray",))
+
+    def evaluated(results) -> list[str]:
+        return [r["id"] for r in results["pictures"] if r["method"] == "identity"]
+
+    # sha256("sample:2:<id>") orders the split missing, p3, p5, p4, ...: the unreadable one is skipped and the
+    # sample still holds 3, as --limit does.
+    results = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "a", sample=3, seed=2, **base))
+    assert evaluated(results) == ["p3", "p5", "p4"] and results["n_pictures"] == 3
+    assert [s["id"] for s in results["skipped"]] == ["missing"]
+    stored = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert stored["config"]["sample"] == 3 and stored["config"]["limit"] is None
+    assert "3 pictures (a seeded sample of 3, seed 2) at" in (tmp_path / "a" / "results.md").read_text()
+    again = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "b", sample=3, seed=2, **base))
+    assert _without_timing(again["pictures"]) == _without_timing(results["pictures"])
+    other = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "c", sample=3, seed=1, **base))
+    assert evaluated(other) == ["p5", "p2", "p3"]
+    # More than the split holds: every readable picture once, in sample order.
+    everything = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "d", sample=50, seed=2, **base))
+    assert evaluated(everything) == ["p3", "p5", "p4", "p1", "p2", "p0"]
+    limited = evaluate.run_evaluation(evaluate.EvalConfig(out=tmp_path / "e", limit=2, **base))
+    assert evaluated(limited) == ["p0", "p1"]
+    assert "2 pictures (the split's first 2) at" in (tmp_path / "e" / "results.md").read_text()
+
+    args = ["--data", str(manifest), "--hints", "0", "--size", str(SIZE), "--tasks", "gray", "--seed", "2"]
+    assert evaluate.main([*args, "--out", str(tmp_path / "cli"), "--sample", "3"]) == 0
+    capsys.readouterr()
+    assert evaluated(json.loads((tmp_path / "cli" / "results.json").read_text())) == ["p3", "p5", "p4"]
+    assert evaluate.main([*args, "--out", str(tmp_path / "both"), "--sample", "3", "--limit", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: pass limit or sample, not both") and "\n" not in err
+    assert not (tmp_path / "both").exists()
 
 
 def test_main_reports_bad_input_in_one_line(tmp_path, capsys):
