@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 MODES = ("auto", "sketch", "gray")
 METHODS = ("net", "levin", "regionfill")
 DEFAULT_WORKING_SIZE = 256
-REGION_DECODES = ("pixel", "mean", "risk")
+REGION_DECODES = ("pixel", "mean", "risk", "mode")
+# "mode" decoding: the pooled distribution is smoothed over ab with this sigma (Lab units) before its peak is taken.
+_MODE_SIGMA = 15.0
 # The nets' memory grows with the square of the working size; above this it outgrows a laptop (they ship at 128).
 _MAX_WORKING_SIZE = 2048
 
@@ -61,7 +63,8 @@ class PipelineConfig:
         decode more vividly, or they wash out.
     decode_sketch / decode_gray: how a region without hints gets its color: "pixel" (each pixel's own annealed
         mean; speckles), "mean" (the annealed mean of the region's pooled distribution: one color per region) or
-        "risk" (the color of least expected ΔE2000 under it, a Bayes decision for the metric; washes gray out).
+        "risk" (the color of least expected ΔE2000 under it, a Bayes decision for the metric; washes gray out) or
+        "mode" (the region's most likely color: the mean of the probability mass around the smoothed peak; vivid).
     hint_fill: a region holding a hint takes the hint's color flat (the net drifts from it in large regions).
     carry_lines: line and edge pixels take the color beside them (else the multiplied line darkens twice).
     white_page: the page stays white unless a hint lands on it.
@@ -657,7 +660,8 @@ class Colorizer:
         closed (sketch) or flat (gray) region first, then decoding, gives the region one consistent color. The
         logits (Q, h/s, w/s) are pooled at their own resolution, each cell counted for the region at its centre;
         regions that hold no cell centre, hinted regions and label 0 keep the per-pixel color. ``decode``: "mean"
-        (annealed mean) or "risk" (least expected ΔE2000 at the region's mean L of ``l_small`` (h, w)).
+        (annealed mean), "risk" (least expected ΔE2000 at the region's mean L of ``l_small`` (h, w)) or "mode"
+        (:meth:`_mode_ab`).
         labels (h, w) int; fill_mask (h, w) 1 where a hint filled the region; ab_small (2, h, w) Lab units.
         """
         stride = self.color.logits_stride
@@ -689,11 +693,27 @@ class Colorizer:
             sharp = torch.softmax(sums.clamp_min(1e-12).log() * (2 * C.DEFAULT_TEMPERATURE / temperature), dim=1)
             best = torch.einsum("rq,rcq->rc", sharp, table[level]).argmin(1)
             region_ab = bins[best].T  # (2, count)
+        elif decode == "mode":
+            region_ab = self._mode_ab(sums, bins)
         else:
             region_ab = C.annealed_mean(sums.clamp_min(1e-12).log().T[None, :, :, None], bins,
                                         temperature=temperature)[0, :, :, 0]  # (2, count)
         label_t = torch.from_numpy(pooled_labels.astype(np.int64))
         return torch.where(has_cells[label_t][None], region_ab[:, label_t], ab_small)
+
+    @staticmethod
+    def _mode_ab(sums: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+        """(2, R) the most likely color of each region's pooled distribution ``sums`` (R, Q) over ``bins`` (Q, 2).
+
+        Averaging all modes of an uncertain region gives gray-brown; taking one bin's peak follows noise. The
+        distribution is smoothed over ab (:data:`_MODE_SIGMA`), its peak found, and the probability-weighted mean
+        of the bins within the same reach of that peak returned: the dominant color, as vivid as the net saw it.
+        """
+        dist2 = torch.cdist(bins, bins).square()
+        kernel = torch.exp(-dist2 / (2 * _MODE_SIGMA**2))
+        peak = (sums @ kernel).argmax(1)  # (R,)
+        near = kernel[peak] * sums  # (R, Q): mass around each region's peak
+        return ((near @ bins) / near.sum(1, keepdim=True).clamp_min(1e-12)).T
 
     # ------------------------------------------------------------------ public API
     @torch.inference_mode()

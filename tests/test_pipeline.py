@@ -164,7 +164,7 @@ def test_bad_devices(tiny_checkpoint, device, message):
     ({"working_size": "big"}, "working_size: expected an integer, got 'big'"),
     ({"working_size": 100000}, "working_size must be between 32 and 2048"),
     ({"gap_closing": 0.5}, "gap_closing must be a number between 0 and 0.1"),
-    ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk"),
+    ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk, mode"),
     ({"temperature_gray": 0}, "temperature_gray must be in"),
     ({"colour": 1}, "unknown config key 'colour'"),
 ])
@@ -346,6 +346,27 @@ def test_least_risk_decoding_keeps_the_majority_color(colorizer):
     assert torch.allclose(risk, bins[a].float()[:, None, None].expand(2, 20, 20))
     mean = colorizer._pooled_region_ab(*args, decode="mean")[:, 0, 0]
     assert (mean - bins[a]).norm() > 10 and (mean - bins[b]).norm() > 10
+
+
+def test_mode_decoding_takes_the_broad_dominant_color_not_a_spike(colorizer):
+    """"mode" gives a region the color around its smoothed peak: 60 % of the mass spread over a red and its
+    neighbour bins beats a 40 % spike on one blue bin, and the answer is the red mass's own mean, as vivid as it."""
+    stride = colorizer.color.config.logits_stride
+    bins = colorizer.color.bins
+    red = torch.tensor([60.0, 40.0])
+    near_red = torch.nonzero((bins - red).norm(dim=1) < 11).flatten()
+    b = int(torch.argmin((bins - torch.tensor([-30.0, -40.0])).norm(dim=1)))
+    labels = np.ones((20, 20), np.int32)
+    logits = torch.full((colorizer.color.num_bins, 20 // stride, 20 // stride), -30.0)
+    logits[near_red] = float(np.log(0.6 / len(near_red)))
+    logits[b] = float(np.log(0.4))
+    args = (logits, labels, np.zeros((20, 20), np.float32), torch.zeros(2, 20, 20), 0.38)
+    mode = colorizer._pooled_region_ab(*args, decode="mode")
+    assert torch.allclose(mode, mode[:, :1, :1].expand_as(mode))  # one color per region
+    want = bins[near_red].float().mean(0)
+    assert (mode[:, 0, 0] - want).norm() < 3  # the red mass's mean: the blue spike does not pull it
+    mean = colorizer._pooled_region_ab(*args, decode="mean")[:, 0, 0]
+    assert mean.norm() < mode[:, 0, 0].norm() - 10  # the annealed mean blends toward gray
 
 
 @pytest.mark.parametrize("shading", [False, True])
