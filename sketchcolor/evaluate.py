@@ -152,6 +152,7 @@ class Picture:
     line_u8: np.ndarray
     color_u8: np.ndarray
     real_u8: np.ndarray | None = None
+    source: str = ""
     gray_u8: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -224,7 +225,7 @@ def load_pictures(cfg: EvalConfig) -> tuple[list[Picture], list[dict[str, str]]]
             log.warning("skipping %s: %s", entry.id, exc)
             skipped.append({"id": entry.id, "reason": str(exc)})
             continue
-        pictures.append(Picture(entry.id, np.asarray(line), np.asarray(color)))
+        pictures.append(Picture(entry.id, np.asarray(line), np.asarray(color), source=entry.source))
     if not pictures:
         raise DataError(f"no readable pictures in split {cfg.split!r} of {cfg.data} ({len(skipped)} skipped)")
     return pictures, skipped
@@ -382,6 +383,22 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, di
     return summary
 
 
+def summarize_by_source(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, dict]]]]:
+    """by_source[task][str(N)][method][source] = {"de2000", "colorfulness", "colorfulness_target", "pictures"};
+    empty when the pictures come from one source."""
+    if len({r.get("source", "") for r in records}) < 2:
+        return {}
+    groups: dict[tuple[str, int, str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["task"], r["n_hints"], r["method"], r.get("source", "")), []).append(r)
+    out: dict[str, dict[str, dict[str, dict[str, dict]]]] = {}
+    for (task, n_hints, method, source), group in sorted(groups.items()):
+        row = {name: _mean([r[name] for r in group]) for name in ("de2000", "colorfulness", "colorfulness_target")}
+        row["pictures"] = len(group)
+        out.setdefault(task, {}).setdefault(str(n_hints), {}).setdefault(method, {})[source] = row
+    return out
+
+
 def _json_safe(value: Any) -> Any:
     """inf -> "inf", -inf -> "-inf", NaN -> None, so the file is strict JSON."""
     if isinstance(value, float):
@@ -414,6 +431,12 @@ def _subset_note(cfg: dict[str, Any]) -> str:
     return ""
 
 
+def _source_cell(row: dict[str, float] | None) -> str:
+    if row is None:
+        return "–"
+    return f"{_fmt(row['de2000'], 2)} ({_fmt(row['colorfulness'], 1)} / {_fmt(row['colorfulness_target'], 1)})"
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     """The Markdown tables: tasks x N x methods (means over pictures), then the inversion stage."""
     cfg = results["config"]
@@ -441,6 +464,18 @@ def markdown_report(results: dict[str, Any]) -> str:
                     f"{_fmt(row['sec_per_img'], 3)} |"
                 )
     detection = results.get("mode_detection") or {}
+    by_source = results.get("by_source") or {}
+    if by_source:
+        sources = sorted({src for t in by_source.values() for n in t.values() for m in n.values() for src in m})
+        counts = {src: len({r["id"] for r in results["pictures"] if r.get("source") == src}) for src in sources}
+        lines += ["", "By source: ΔE2000 (colorfulness pred / target); pictures: "
+                  + ", ".join(f"{src} {counts[src]}" for src in sources) + ".", "",
+                  "| task | N | method | " + " | ".join(sources) + " |", "|---|---:|---|" + "---:|" * len(sources)]
+        for task, per_n in by_source.items():
+            for n_hints, per_method in sorted(per_n.items(), key=lambda kv: int(kv[0])):
+                for method, per_src in per_method.items():
+                    cells = [_source_cell(per_src.get(src)) for src in sources]
+                    lines.append(f"| {task} | {n_hints} | {method} | " + " | ".join(cells) + " |")
     if detection:
         lines += ["", "Mode detection (`mode=\"auto\"`): " + ", ".join(
             f"{task} inputs told as {'sketch' if task in SKETCH_TASKS else task} {row['correct']}/{row['pictures']}"
@@ -599,7 +634,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                     rgb_u8, l_estimate = run_method(method, task, picture, hints, colorizer)
                     seconds = time.perf_counter() - t0
                     scored = off_lines(rgb_u8, picture) if task == "sketch-real" else (rgb_u8, picture.color_u8)
-                    record = {"id": picture.id, "task": task, "n_hints": n_hints, "hints_used": len(hints),
+                    record = {"id": picture.id, "source": picture.source, "task": task, "n_hints": n_hints, "hints_used": len(hints),
                               "method": method, **metrics.all_metrics(*scored), "sec": seconds,
                               "hints": [[h.x, h.y, color_hex(h.color)] for h in hints]}
                     if task in SKETCH_TASKS:
@@ -650,6 +685,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         "skipped": skipped,
         "methods": {task: list(names) for task, names in methods.items()},
         "summary": summarize(records),
+        "by_source": summarize_by_source(records),
         "mode_detection": {task: {"correct": int(sum(hits)), "pictures": len(hits)} for task, hits in detected.items()},
         "inversion": inversion,
         "inversion_pictures": inversion_records,

@@ -281,10 +281,26 @@ def test_methods_keeps_only_the_methods_asked_with_the_same_numbers(tmp_path, ti
     for task in ("sketch", "gray"):
         for method in only["methods"][task]:
             assert only["summary"][task]["2"][method]["de2000"] == full["summary"][task]["2"][method]["de2000"]
+    assert full["by_source"] == {}  # one source: no breakdown
     with pytest.raises(ConfigError, match="unknown method"):
         evaluate.EvalConfig(out=tmp_path / "c", methods=("netty",), **base)
     assert evaluate.main(["--data", str(manifest), "--out", str(tmp_path / "d"), "--methods", "identity",
                           "--hints", "0", "--size", str(SIZE)]) == 0
+
+
+def test_pictures_from_several_sources_get_a_table_by_source(tmp_path):
+    manifest = _write_manifest(tmp_path / "data", count=3)
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    rows[1]["source"] = "iconify:fxemoji"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    results = evaluate.run_evaluation(evaluate.EvalConfig(data=manifest, out=tmp_path / "out", hints=(0,), size=SIZE,
+                                                          contact_count=0, tasks=("sketch",)))
+    table = results["by_source"]["sketch"]["0"]["identity"]
+    assert table["folder:test"]["pictures"] == 2 and table["iconify:fxemoji"]["pictures"] == 1
+    mine = [r["de2000"] for r in results["pictures"] if r["source"] == "iconify:fxemoji" and r["method"] == "identity"]
+    assert table["iconify:fxemoji"]["de2000"] == pytest.approx(mine[0])
+    text = (tmp_path / "out" / "results.md").read_text()
+    assert "By source" in text and "folder:test 2, iconify:fxemoji 1" in text
 
 
 def test_sketch_real_with_model_and_from_the_command_line(tmp_path, tiny_checkpoint):
