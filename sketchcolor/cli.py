@@ -50,6 +50,10 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB[,R]",
                    help="a color hint in input pixel coordinates (repeatable)")
     p.add_argument("--hints", metavar="FILE.json", help='hints file: {"hints": [{"x":..,"y":..,"color":"#rrggbb"}]}')
+    p.add_argument("--palette", metavar="FILE|COLORS",
+                   help="lock the colors to a palette: comma-separated colors (#e03020,#3060c0) or a file of them "
+                        "(one per line, or a JSON list); every flat region takes exactly one, hints their nearest; "
+                        "the page stays white (method net only)")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint folder (default: the bundled weights)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
@@ -173,6 +177,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     from sketchcolor.image_io import expand_inputs, save_image
     from sketchcolor.layers import FORMATS as LAYER_FORMATS
     from sketchcolor.models.configs import parse_overrides
+    from sketchcolor.palette import read_palette
     from sketchcolor.pipeline import Colorizer
 
     if args.layers is not None and f".{args.layers.lower()}" not in LAYER_FORMATS:
@@ -180,6 +185,9 @@ def run_colorize(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown --layers value {args.layers!r}; allowed: {allowed}")
     if args.flats_by_color and args.layers is None:
         raise ConfigError("--flats-by-color adds a group to the layered file: give --layers ora or --layers psd")
+    if args.palette is not None and args.method != "net":
+        raise ConfigError(f"--palette works with --method net, not {args.method}")
+    palette = None if args.palette is None else read_palette(args.palette)
     inputs = expand_inputs(args.inputs, recursive=args.recursive)
     if not inputs:
         raise SketchcolorError(f"no pictures found in {' '.join(args.inputs)}")
@@ -213,7 +221,7 @@ def run_colorize(args: argparse.Namespace) -> int:
         try:
             result = colorizer.colorize(src, hints=hints, mode=args.mode, temperature=args.temperature,
                                         cleanup=args.cleanup, method=args.method,
-                                        shading=True if args.shading else None)
+                                        shading=True if args.shading else None, palette=palette)
             save_image(result.image, dst)
             if layers_dst is not None:
                 result.save_layers(layers_dst, by_color=args.flats_by_color)

@@ -14,7 +14,7 @@ class ImageError(SketchcolorError):
 
 
 class HintError(SketchcolorError):
-    """A color hint is malformed, has a bad color, or lies outside the picture."""
+    """A color hint or palette is malformed, has a bad color, or (a hint) lies outside the picture."""
 
 
 class CheckpointError(SketchcolorError):

@@ -9,7 +9,10 @@ stable hash, from the clean line art and the target) and given to every method:
 - ``identity`` (every task), ``regionfill`` (both sketch tasks; on sketch-real it fills the styled input read as
   gray, as a bucket fill would), ``levin`` (gray): the classical baselines;
 - ``net`` and ``net+cleanup`` (the model through :class:`sketchcolor.pipeline.Colorizer`, without and with
-  flat-region cleanup), when a checkpoint is given.
+  flat-region cleanup), when a checkpoint is given;
+- ``net+palette`` (with ``--palette-k K``): the model locked to the target's K dominant colors
+  (:func:`target_palette`); its records also carry the share of flat pixels off the page that are exactly a
+  palette color.
 
 Hint pixels are drawn uniformly among pixels that are foreground (target not page white), not on a line (line
 art > 128), at least 3 px from the border and at the centre of a flat 5x5 patch of the target (largest CIE76
@@ -45,6 +48,7 @@ from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import ConfigError, DataError, SketchcolorError
 from sketchcolor.hints import color_hex
 from sketchcolor.models.configs import parse_overrides
+from sketchcolor.palette import MAX_PALETTE, describe
 from sketchcolor.regions import LINE_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,10 @@ BASELINES = {"sketch": ("identity", "regionfill"), "sketch-real": ("identity", "
 MODEL_METHODS = ("net", "net+cleanup")
 # The model as users get it by default: the mode detected, not given.
 AUTO_METHOD = "net (auto)"
+# The model locked to the target's own dominant colors (EVALUATION.md, "Reference, palette and variations").
+PALETTE_METHOD = "net+palette"
+# Iterations of the target palette's k-means at most (it settles in a handful on flat cartoons).
+_KMEANS_ITERATIONS = 30
 DEFAULT_HINT_COUNTS = (0, 1, 2, 5, 10, 20)
 METRIC_NAMES = ("psnr", "de2000", "auc", "ssim_l", "colorfulness", "colorfulness_target")
 # Scored on the sketch tasks only (it needs the clean line art).
@@ -82,7 +90,8 @@ class EvalConfig:
     contact_count: pictures on the contact sheet; contact_hints: the N shown there (None: 5 if evaluated, else
     the largest N); pipeline: overrides of the model's pipeline settings
     (:class:`sketchcolor.pipeline.PipelineConfig`, ``--set KEY=VALUE``); auto_mode: also run the model with
-    ``mode="auto"`` (what users get by default) as the method ``net (auto)``.
+    ``mode="auto"`` (what users get by default) as the method ``net (auto)``; palette_k: also run the model locked
+    to each target's ``palette_k`` dominant colors as the method ``net+palette`` (None: not run).
     """
 
     data: Path
@@ -101,6 +110,7 @@ class EvalConfig:
     pipeline: dict[str, Any] = field(default_factory=dict)
     auto_mode: bool = False
     methods: tuple[str, ...] | None = None
+    palette_k: int | None = None
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -126,9 +136,12 @@ class EvalConfig:
                               "a seeded sample of it)")
         if self.contact_count < 0:
             raise ConfigError(f"contact_count must be >= 0, got {self.contact_count}")
+        if self.palette_k is not None and (isinstance(self.palette_k, bool) or not isinstance(self.palette_k, int)
+                                           or not 1 <= self.palette_k <= MAX_PALETTE):
+            raise ConfigError(f"palette_k must be a whole number from 1 to {MAX_PALETTE}, got {self.palette_k!r}")
         if self.methods is not None:
             self.methods = tuple(self.methods)
-            known = sorted({m for task in TASKS for m in methods_for(task, True, True)})
+            known = sorted({m for task in TASKS for m in methods_for(task, True, True, True)})
             unknown = [m for m in self.methods if m not in known]
             if unknown or not self.methods:
                 raise ConfigError(f"unknown method(s) {unknown or '(none given)'}; allowed: {', '.join(known)}")
@@ -315,28 +328,98 @@ def off_lines(pred_u8: np.ndarray, picture: Picture) -> tuple[np.ndarray, np.nda
     return pred, target
 
 
-def methods_for(task: str, with_model: bool, auto_mode: bool = False) -> tuple[str, ...]:
+def methods_for(task: str, with_model: bool, auto_mode: bool = False, palette: bool = False) -> tuple[str, ...]:
     """The method names evaluated on ``task``."""
-    return BASELINES[task] + ((MODEL_METHODS + ((AUTO_METHOD,) if auto_mode else ())) if with_model else ())
+    model = MODEL_METHODS + ((AUTO_METHOD,) if auto_mode else ()) + ((PALETTE_METHOD,) if palette else ())
+    return BASELINES[task] + (model if with_model else ())
 
 
-def run_method(method: str, task: str, picture: Picture, hints: list[Any], colorizer: Any = None):
-    """Run one method; returns (rgb_u8 (S, S, 3), L estimate (S, S) float CIE L or None)."""
+def palette_seed(picture_id: str, seed: int = 0) -> int:
+    """A 64-bit seed for a target's palette k-means (SHA-256 of the id and the run seed, like :func:`hint_seed`)."""
+    digest = hashlib.sha256(f"sketchcolor-eval-palette:{seed}:{picture_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def target_palette(target_u8: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """The target's ``k`` dominant colors, (K, 3) uint8, the largest cluster first (K < k when the target has
+    fewer distinct colors, or a cluster ends empty).
+
+    k-means in CIE Lab over the target's foreground pixels (any channel < 245; every pixel when there are none),
+    seeded k-means++ start (``seed``), each pixel one vote; each entry is the member color nearest its cluster's
+    centre, a color the target has, so a flat region's own color is in the palette exactly.
+    """
+    foreground = metrics.foreground_mask(target_u8)
+    pixels = target_u8[foreground] if foreground.any() else target_u8.reshape(-1, 3)
+    colors, weights = np.unique(pixels, axis=0, return_counts=True)
+    order = np.argsort(-weights, kind="stable")
+    colors, weights = colors[order], weights[order].astype(np.float64)
+    if len(colors) <= k:
+        return colors.astype(np.uint8)
+    points = rgb2lab(colors[None])[0]
+    rng = np.random.default_rng(seed)
+    # k-means++ start: each next centre drawn with probability proportional to weight x squared distance.
+    centres = [points[rng.choice(len(points), p=weights / weights.sum())]]
+    nearest = np.square(points - centres[0]).sum(1)
+    for _ in range(1, k):
+        chance = weights * nearest
+        centres.append(points[rng.choice(len(points), p=chance / chance.sum())])
+        nearest = np.minimum(nearest, np.square(points - centres[-1]).sum(1))
+    centres = np.array(centres)
+    for _ in range(_KMEANS_ITERATIONS):
+        member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
+        mass = np.bincount(member, weights=weights, minlength=k)
+        moved = centres.copy()
+        for axis in range(3):
+            sums = np.bincount(member, weights=weights * points[:, axis], minlength=k)
+            moved[mass > 0, axis] = sums[mass > 0] / mass[mass > 0]
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
+    mass = np.bincount(member, weights=weights, minlength=k)
+    entries = []
+    for cluster in np.argsort(-mass, kind="stable"):
+        inside = np.flatnonzero(member == cluster)
+        if inside.size:
+            entries.append(colors[inside[np.square(points[inside] - centres[cluster]).sum(1).argmin()]])
+    return np.array(entries, np.uint8)
+
+
+def palette_exact_counts(flat_u8: np.ndarray, page: np.ndarray | None, palette_u8: np.ndarray) -> tuple[int, int]:
+    """``(exact, flat)``: of the flats' pixels off the page (``page`` (H, W) bool, None: none), how many are
+    exactly a palette color, and how many there are."""
+    pixels = flat_u8.reshape(-1, 3) if page is None else flat_u8[~page]
+    exact = (pixels[:, None, :] == palette_u8[None, :, :]).all(-1).any(-1)
+    return int(exact.sum()), int(pixels.shape[0])
+
+
+def run_method(method: str, task: str, picture: Picture, hints: list[Any], colorizer: Any = None,
+               palette: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Run one method; returns (rgb_u8 (S, S, 3), L estimate (S, S) float CIE L or None, extra numbers for the
+    record: ``net+palette``'s palette and exact-color counts, else none). ``palette`` (K, 3) uint8: the palette
+    of ``net+palette``."""
     if method == "identity":
-        return baselines.identity(picture.task_input(task)), None
+        return baselines.identity(picture.task_input(task)), None, {}
     if method == "regionfill":
         # On a real drawing, a plain bucket fill over what the user gave (read as gray).
-        return baselines.regionfill_colorize(picture.task_gray(task), hints), None
+        return baselines.regionfill_colorize(picture.task_gray(task), hints), None, {}
     if method == "levin":
-        return baselines.levin_colorize(picture.gray_u8, hints), None
-    if method in MODEL_METHODS or method == AUTO_METHOD:
+        return baselines.levin_colorize(picture.gray_u8, hints), None, {}
+    if method in MODEL_METHODS or method in (AUTO_METHOD, PALETTE_METHOD):
         mode = "auto" if method == AUTO_METHOD else ("sketch" if task in SKETCH_TASKS else task)
+        locked = palette if method == PALETTE_METHOD else None
         result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints, mode=mode,
-                                    cleanup=method == "net+cleanup")
+                                    cleanup=method == "net+cleanup", palette=locked)
+        extra: dict[str, Any] = {}
+        if locked is not None:
+            exact, flat = palette_exact_counts(np.asarray(result.flat.convert("RGB")), result.page, locked)
+            extra = {"palette": describe(locked), "palette_exact_px": exact, "palette_flat_px": flat,
+                     "palette_exact": exact / flat if flat else math.nan}
         # The pipeline's l_estimate layer stores CIE L scaled by 2.55 into 0-255.
         l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
-        return np.asarray(result.image.convert("RGB")), l_estimate
-    raise ConfigError(f"unknown method {method!r}; allowed: identity, regionfill, levin, {', '.join(MODEL_METHODS)}")
+        return np.asarray(result.image.convert("RGB")), l_estimate, extra
+    allowed = ", ".join(("identity", "regionfill", "levin", *MODEL_METHODS, AUTO_METHOD, PALETTE_METHOD))
+    raise ConfigError(f"unknown method {method!r}; allowed: {allowed}")
 
 
 # --------------------------------------------------------------------------------------------- summary
@@ -361,7 +444,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, di
     """Means over pictures: summary[task][str(N)][method] = {metric: mean, "sec_per_img": mean, "pictures": k}.
 
     ``page_leak`` is pooled: tinted paper pixels over paper pixels of all the group's pictures; NaN for tasks whose
-    records do not carry it (gray).
+    records do not carry it (gray). ``palette_exact`` is pooled the same way over flat pixels off the page; NaN
+    for methods without a palette.
     """
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for record in records:
@@ -373,6 +457,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, di
         # Page leak over all the pictures' paper pixels together: a picture with a few paper pixels weighs little.
         paper = sum(r.get("page_px", 0) for r in group)
         row["page_leak"] = sum(r.get("page_tinted", 0) for r in group) / paper if paper else math.nan
+        # Palette lock: exactly-palette flat pixels over all the group's flat pixels (NaN without a palette).
+        flat = sum(r.get("palette_flat_px", 0) for r in group)
+        row["palette_exact"] = sum(r.get("palette_exact_px", 0) for r in group) / flat if flat else math.nan
         # A picture colored exactly (e.g. a black-and-white target) has infinite PSNR and would make the mean
         # infinite; the mean PSNR is therefore taken from the mean squared error over pictures.
         row["psnr"] = _psnr_of_mean_mse([r["psnr"] for r in group])
@@ -476,6 +563,19 @@ def markdown_report(results: dict[str, Any]) -> str:
                 for method, per_src in per_method.items():
                     cells = [_source_cell(per_src.get(src)) for src in sources]
                     lines.append(f"| {task} | {n_hints} | {method} | " + " | ".join(cells) + " |")
+    palette_rows = [(task, n_hints, by_method) for task, by_n in results["summary"].items()
+                    for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0]))
+                    if PALETTE_METHOD in by_method]
+    if palette_rows:
+        lines += ["", f"Palette lock: the model locked to each target's {cfg.get('palette_k')} dominant colors "
+                  "(k-means over its foreground, `--palette-k`). Ratio: ΔE2000 of net+palette over net's; exact: "
+                  "the share of flat pixels off the page that are exactly a palette color.", "",
+                  "| task | N | ΔE2000 net | ΔE2000 net+palette | ratio | exact |", "|---|---:|---:|---:|---:|---:|"]
+        for task, n_hints, by_method in palette_rows:
+            locked, free = by_method[PALETTE_METHOD]["de2000"], by_method.get("net", {}).get("de2000", math.nan)
+            ratio = locked / free if free and not math.isnan(free) else math.nan
+            lines.append(f"| {task} | {n_hints} | {_fmt(free, 2)} | {_fmt(locked, 2)} | {_fmt(ratio, 3)} | "
+                         f"{_fmt(by_method[PALETTE_METHOD]['palette_exact'], 4)} |")
     if detection:
         lines += ["", "Mode detection (`mode=\"auto\"`): " + ", ".join(
             f"{task} inputs told as {'sketch' if task in SKETCH_TASKS else task} {row['correct']}/{row['pictures']}"
@@ -603,15 +703,20 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         elif with_model and task in SKETCH_TASKS and colorizer.inversion is None:
             note += f" The checkpoint has no inversion net, so the model was not run on the {task} task."
             with_model = False
-        methods[task] = tuple(m for m in methods_for(task, with_model, cfg.auto_mode)
+        methods[task] = tuple(m for m in methods_for(task, with_model, cfg.auto_mode, cfg.palette_k is not None)
                               if cfg.methods is None or m in cfg.methods)
     log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
 
     # One untimed call per method first, so one-time costs (lazy imports, allocator warm-up) stay out of
     # sec_per_img.
+    def palette_of(picture: Picture) -> np.ndarray | None:
+        if cfg.palette_k is None:
+            return None
+        return target_palette(picture.color_u8, cfg.palette_k, palette_seed(picture.id, cfg.seed))
+
     for task in cfg.tasks:
         for method in methods[task]:
-            run_method(method, task, pictures[0], [], colorizer)
+            run_method(method, task, pictures[0], [], colorizer, palette_of(pictures[0]))
 
     records: list[dict[str, Any]] = []
     inversion_records: list[dict[str, float]] = []
@@ -624,6 +729,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         target_l = metrics.lightness(picture.color_u8)
         hints_by_n = {n: sample_hints(picture.color_u8, picture.line_u8, n, hint_seed(picture.id, n, cfg.seed),
                                       candidates) for n in cfg.hints}
+        palette = palette_of(picture)
         for task in cfg.tasks:
             detected[task].append(_detected_mode(picture, task) == ("sketch" if task in SKETCH_TASKS else task))
             for n_hints, hints in hints_by_n.items():
@@ -631,12 +737,12 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                 tiles = [("input", np.asarray(_mark_hints(picture.task_input(task), hints)))] if shown else []
                 for method in methods[task]:
                     t0 = time.perf_counter()
-                    rgb_u8, l_estimate = run_method(method, task, picture, hints, colorizer)
+                    rgb_u8, l_estimate, extra = run_method(method, task, picture, hints, colorizer, palette)
                     seconds = time.perf_counter() - t0
                     scored = off_lines(rgb_u8, picture) if task == "sketch-real" else (rgb_u8, picture.color_u8)
                     record = {"id": picture.id, "source": picture.source, "task": task, "n_hints": n_hints, "hints_used": len(hints),
                               "method": method, **metrics.all_metrics(*scored), "sec": seconds,
-                              "hints": [[h.x, h.y, color_hex(h.color)] for h in hints]}
+                              "hints": [[h.x, h.y, color_hex(h.color)] for h in hints], **extra}
                     if task in SKETCH_TASKS:
                         tinted, paper = metrics.page_leak_counts(rgb_u8, picture.color_u8, picture.line_u8)
                         record.update(page_leak=tinted / paper if paper else math.nan, page_tinted=tinted,
@@ -725,6 +831,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", default=None,
                         help="only these methods (comma-separated, e.g. net: the baselines do not depend on the model "
                              "and cost most of a run; ratios against them come from a run of the same pictures)")
+    parser.add_argument("--palette-k", type=int, default=None, metavar="K",
+                        help="also run the model locked to each target's K dominant colors (net+palette; seeded "
+                             "k-means over its foreground; EVALUATION.md's measurement takes K = 8)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     return parser
 
@@ -748,7 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          tasks=tuple(_split_list(args.tasks, "tasks")), hints=hint_counts, limit=args.limit,
                          sample=args.sample, size=args.size, seed=args.seed, device=args.device,
                          contact_count=args.contact_count, pipeline=parse_overrides(args.overrides),
-                         auto_mode=args.auto_mode,
+                         auto_mode=args.auto_mode, palette_k=args.palette_k,
                          methods=tuple(_split_list(args.methods, "methods")) if args.methods else None)
         results = run_evaluation(cfg)
     except SketchcolorError as exc:

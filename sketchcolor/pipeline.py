@@ -9,7 +9,8 @@ recombined with full-resolution information:
 - **gray**: the input's own L (exactly, at full resolution) + predicted ab; chroma is reduced where a color falls
   outside sRGB instead of clipping, so the output's L is the input's L.
 
-Background regions (near-white, connected to the border) stay white unless a hint lands in them.
+Background regions (near-white, connected to the border) stay white unless a hint lands in them. With a palette
+(``colorize(..., palette=...)``) every flat region takes exactly one palette color (:mod:`sketchcolor.palette`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from sketchcolor.errors import CheckpointError, ConfigError, HintError
 from sketchcolor.hints import Hint, color_hex, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 from sketchcolor.models.interface import ColorModel, InversionModel
+from sketchcolor.palette import (PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries,
+                                 palette_lab, parse_palette, snap_hints)
 from sketchcolor.regions import GAP_CLOSING, region_mean
 
 log = logging.getLogger(__name__)
@@ -386,6 +389,16 @@ def _to_u8(rgb: torch.Tensor) -> np.ndarray:
     return (rgb.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy())
 
 
+def _multiply_lines(colors_u8: np.ndarray, lines_u8: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 colors × (H, W) uint8 line art / 255, rounded, in strips (bounds the uint16 product)."""
+    out = np.empty_like(colors_u8)
+    for y0 in range(0, colors_u8.shape[0], _STRIP_ROWS):
+        sl = slice(y0, y0 + _STRIP_ROWS)
+        product = colors_u8[sl].astype(np.uint16) * lines_u8[sl, :, None]
+        out[sl] = ((product + 127) // 255).astype(np.uint8)
+    return out
+
+
 def _l_to_u8(l: torch.Tensor) -> Image.Image:
     """(H, W) CIE L in [0, 100] -> PIL "L" picture holding L × 2.55 (the scale of ColorizeResult.l_estimate)."""
     return Image.fromarray(l.mul(2.55).round().clamp(0, 255).to(torch.uint8).numpy(), "L")
@@ -571,8 +584,9 @@ class Colorizer:
 
     @torch.inference_mode()
     def _net_small(self, gray_full: np.ndarray, lab_l_full: torch.Tensor | None, hint_list: list[Hint], mode: str,
-                   temperature: float, gap_closing: float, want_logits: bool = False):
-        """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded)."""
+                   temperature: float, gap_closing: float, want_logits: bool = False, want_cells: bool = False):
+        """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded); ``want_cells`` adds
+        "cells", the color distribution (Q, ch, cw) of every logits cell whose centre lies in the picture."""
         from sketchcolor.regions import propagate_values, split_page_at_hints
 
         self._require_color_net()
@@ -634,6 +648,11 @@ class Colorizer:
         if want_logits:
             logits = F.interpolate(heads.logits, size=(h_pad, w_pad), mode="bilinear", align_corners=False)
             out["logits"] = logits[0, :, :h, :w].float()
+        if want_cells:
+            stride = self.color.logits_stride
+            rows = int((np.arange(heads.logits.shape[-2]) * stride + stride // 2 < h).sum())
+            cols = int((np.arange(heads.logits.shape[-1]) * stride + stride // 2 < w).sum())
+            out["cells"] = torch.softmax(heads.logits[0, :, :rows, :cols].float(), dim=0).cpu()
         return out
 
     def _risk_table(self) -> torch.Tensor:
@@ -715,6 +734,35 @@ class Colorizer:
         near = kernel[peak] * sums  # (R, Q): mass around each region's peak
         return ((near @ bins) / near.sum(1, keepdim=True).clamp_min(1e-12)).T
 
+    def _region_distributions(self, cells: torch.Tensor, small_hw: tuple[int, int], labels: np.ndarray) -> np.ndarray:
+        """(R, Q) float64: the sum of the color distributions of the logits cells (``cells`` (Q, ch, cw), from
+        :meth:`_net_small` at working size ``small_hw``) whose centres fall in each region of the full-resolution
+        ``labels`` (H, W), R = labels.max() + 1; a region no centre falls in has a row of zeros."""
+        stride = self.color.logits_stride
+        (h, w), (height, width) = small_hw, labels.shape
+        centre_y = np.arange(cells.shape[1]) * stride + stride // 2 + 0.5  # working-size pixel centres
+        centre_x = np.arange(cells.shape[2]) * stride + stride // 2 + 0.5
+        rows = np.minimum((centre_y * height / h).astype(np.int64), height - 1)
+        cols = np.minimum((centre_x * width / w).astype(np.int64), width - 1)
+        cell_labels = torch.from_numpy(labels[np.ix_(rows, cols)].astype(np.int64)).reshape(-1)
+        probs = cells.reshape(cells.shape[0], -1).T.double()  # (cells, Q)
+        sums = torch.zeros(int(labels.max()) + 1, probs.shape[1], dtype=torch.float64)
+        return sums.index_add_(0, cell_labels, probs).numpy()
+
+    def _palette_entries(self, cells: torch.Tensor, small_hw: tuple[int, int], labels: np.ndarray,
+                         region_lab: np.ndarray, hinted: np.ndarray, entries_lab: np.ndarray,
+                         sketch: bool) -> np.ndarray:
+        """(R,) int64: every region's palette entry (:func:`~sketchcolor.palette.choose_entries` over its pooled
+        distribution at full resolution, :meth:`_region_distributions`; a region no cell centre falls in reads its
+        mean ab; line art's L is an estimate, a grayscale picture's its own, hence each its σ_L), a hinted region's
+        the entry nearest its color by ΔE2000.
+        region_lab (3, R) each region's CIE Lab (hinted: its hint's); hinted (R,) bool; entries_lab (K, 3)."""
+        probs = self._region_distributions(cells, small_hw, labels)
+        entry = choose_entries(probs, self.color.bins.cpu().double().numpy(), region_lab[1:].T, region_lab[0],
+                               entries_lab, sigma_l=PALETTE_SIGMA_L_SKETCH if sketch else PALETTE_SIGMA_L_GRAY)
+        entry[hinted] = nearest_entries(region_lab[:, hinted].T, entries_lab)
+        return entry
+
     # ------------------------------------------------------------------ public API
     @torch.inference_mode()
     def colorize(
@@ -728,6 +776,7 @@ class Colorizer:
         method: str = "net",
         shading: bool | None = None,
         gap_closing: float | None = None,
+        palette: Sequence[str | Sequence[int]] | np.ndarray | None = None,
     ) -> ColorizeResult:
         """Color ``image`` (PIL image, path, bytes or numpy array; any size), following ``hints``.
 
@@ -742,9 +791,19 @@ class Colorizer:
         tone per region, the estimate's mean over it).
         gap_closing: close gaps in the lines up to about twice this fraction of the long side (0 to 0.1; default:
         the config's).
+        palette: lock the colors to these (1 to 64 of "#rrggbb", "#rgb" or (r, g, b) ints 0-255; duplicates
+        collapsed; method "net" only). Every flat region takes exactly one entry, the one the net's distribution
+        over the region favours (:func:`~sketchcolor.palette.choose_entries`); a hint takes the entry nearest its
+        color (ΔE2000; ``result.hints`` are the hints so snapped). The flats layer holds only palette colors, and
+        line art's picture is the flats with the lines multiplied back (with ``shading``, the entry's hue and the
+        estimate's shading around the entry's L); a grayscale picture keeps its own L with the entries' ab. The
+        page stays white (with the config's ``white_page``, the default), so white need not be in the palette.
         """
         start = time.perf_counter()
         self._check_args(mode, method, temperature)
+        palette_u8 = None if palette is None else parse_palette(palette)
+        if palette_u8 is not None and method != "net":
+            raise ConfigError(f"a palette works with method 'net', not {method!r}")
         for name, flag in (("cleanup", cleanup), ("shading", shading)):
             if flag is not None and not isinstance(flag, (bool, np.bool_)):
                 raise ConfigError(f"{name} must be true or false, got {flag!r}")
@@ -752,9 +811,11 @@ class Colorizer:
             _check_gap_closing(gap_closing)
         gap = self.config.gap_closing if gap_closing is None else float(gap_closing)
         page = self._prepare(image, hints, mode)
+        if palette_u8 is not None:
+            page.hints = snap_hints(page.hints, palette_u8)  # the nets and the hint fill see palette colors only
         if method == "net":
             result = self._colorize_net(page, self._temperature(temperature, page.mode), cleanup,
-                                        self.config.shading if shading is None else bool(shading), gap)
+                                        self.config.shading if shading is None else bool(shading), gap, palette_u8)
         else:
             result = self._colorize_classical(page, method)
         result.seconds = time.perf_counter() - start
@@ -784,18 +845,21 @@ class Colorizer:
                               lines=lines, hints=hint_list, colors=colors, page=paper, labels=labels)
 
     def _colorize_net(self, page: "_Prepared", temperature: float, cleanup: bool, shading: bool,
-                      gap_closing: float) -> ColorizeResult:
+                      gap_closing: float, palette: np.ndarray | None = None) -> ColorizeResult:
         """The pipeline's steps in order; each rule's setting is in :class:`PipelineConfig`, its measurement in the
-        model card."""
+        model card. ``palette`` (K, 3) uint8: the palette lock (:meth:`colorize`)."""
+        from sketchcolor.regions import nearest_region_index
+
         gray_full, hint_list, mode, cfg = page.gray, page.hints, page.mode, self.config
         sketch = mode == "sketch"
         if sketch and not shading and cfg.carry_lines:
-            return self._colorize_flat_sketch(page, temperature, gap_closing)
+            return self._colorize_flat_sketch(page, temperature, gap_closing, palette)
         height, width = gray_full.shape
         # 1. Lightness: line art's from the inversion net; a grayscale picture keeps its own L, exactly.
         lab_l_full = None if sketch else self._l_full(page.rgb)
         # 2. The nets at working size: the estimate, and color for the regions without hints.
-        small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature, gap_closing)
+        small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature, gap_closing,
+                                want_cells=palette is not None)
         l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if sketch else lab_l_full
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one; a
@@ -823,15 +887,37 @@ class Colorizer:
         if cfg.carry_lines:
             # 7. Lines (sketch) and edges (gray) take the color beside them, else a multiplied line darkens twice.
             l_full, ab_full, paper = self._carry_under_lines(l_full, ab_full, paper, labels, with_l=sketch)
-        # 8. Flats: one color per region (hinted regions already follow their hints).
-        flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
-        if cleanup:
-            ab_full = flat_ab
-        # 9. Recombine at full resolution, the artist's own lines multiplied back.
-        rgb_u8, colors_u8 = self._recombine(l_full, ab_full, page.lines if sketch else None)
-        del ab_full
-        flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
-        flat_u8, _ = self._recombine(flat_l, flat_ab, None)
+        if palette is not None:
+            # 8-9 under a palette lock: one entry per region, the flats exactly its sRGB (the picture: colorize's doc).
+            entry_map, region_l = self._palette_map(small, labels, l_full, ab_full, hinted_t.numpy(), hint_list,
+                                                    palette, sketch)
+            white = paper if cfg.white_page else np.zeros_like(paper)
+            index = nearest_region_index(labels)
+            if index is not None:  # line and edge pixels take the entry (and the page) beside them
+                entry_map, region_l, white = (plane.ravel()[index].reshape(labels.shape)
+                                              for plane in (entry_map, region_l, white))
+            pixel_lab = torch.from_numpy(palette_lab(palette).astype(np.float32))[torch.from_numpy(entry_map)]
+            pixel_lab = pixel_lab.permute(2, 0, 1).contiguous()  # (3, H, W)
+            pixel_lab[:, torch.from_numpy(white)] = torch.tensor([[100.0], [0.0], [0.0]])
+            flat_u8 = palette[entry_map]
+            flat_u8[white] = 255
+            flat_l = pixel_lab[0]
+            if sketch and not shading:
+                l_full, colors_u8, rgb_u8 = flat_l, flat_u8, _multiply_lines(flat_u8, page.lines)
+            else:
+                if sketch:
+                    l_full = (l_full + flat_l - torch.from_numpy(region_l)).clamp_(0, 100)
+                rgb_u8, colors_u8 = self._recombine(l_full, pixel_lab[1:], page.lines if sketch else None)
+        else:
+            # 8. Flats: one color per region (hinted regions already follow their hints).
+            flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
+            if cleanup:
+                ab_full = flat_ab
+            # 9. Recombine at full resolution, the artist's own lines multiplied back.
+            rgb_u8, colors_u8 = self._recombine(l_full, ab_full, page.lines if sketch else None)
+            del ab_full
+            flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
+            flat_u8, _ = self._recombine(flat_l, flat_ab, None)
         shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
         lines = Image.fromarray(page.lines) if sketch else Image.new("L", (width, height), 255)
         return ColorizeResult(
@@ -847,15 +933,18 @@ class Colorizer:
             labels=labels,
         )
 
-    def _colorize_flat_sketch(self, page: "_Prepared", temperature: float, gap_closing: float) -> ColorizeResult:
+    def _colorize_flat_sketch(self, page: "_Prepared", temperature: float, gap_closing: float,
+                              palette: np.ndarray | None = None) -> ColorizeResult:
         """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
         rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
-        and indexing, not color conversion)."""
+        and indexing, not color conversion). ``palette`` (K, 3) uint8: every region not on the page takes one entry,
+        exactly (:meth:`_palette_entries`)."""
         from sketchcolor.regions import nearest_region_index
 
         gray_full, hint_list, cfg = page.gray, page.hints, self.config
         height, width = gray_full.shape
-        small = self._net_small(gray_full, None, hint_list, "sketch", temperature, gap_closing)
+        small = self._net_small(gray_full, None, hint_list, "sketch", temperature, gap_closing,
+                                want_cells=palette is not None)
         l_detail = self._upsample(small["l_small"].cpu()[None], height, width)[0]
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         labels, paper = self._regions(gray_full, "sketch", gap_closing)
@@ -902,18 +991,23 @@ class Colorizer:
             region_lab[:, region] = lab  # a hinted region takes its hint's color and L, flat
             hinted[region] = True
         region_paper &= ~hinted
-        if cfg.white_page:
-            region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
-        region_t = torch.from_numpy(region_lab).float()
-        rgb = fit_to_gamut(region_t[0][None], region_t[1:, None])
-        palette = _to_u8(rgb)[0]  # (count, 3)
-        colors_u8 = palette[carried]
-        rgb_u8 = np.empty_like(colors_u8)
+        if palette is None:
+            if cfg.white_page:
+                region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
+            region_t = torch.from_numpy(region_lab).float()
+            region_rgb = _to_u8(fit_to_gamut(region_t[0][None], region_t[1:, None]))[0]  # (count, 3)
+        else:
+            # Palette lock: the entries' sRGB values themselves, not a Lab round trip, so the flats are exact.
+            entries_lab = palette_lab(palette)
+            entry = self._palette_entries(small["cells"], small["l_small"].shape, labels, region_lab, hinted,
+                                          entries_lab, sketch=True)
+            region_rgb, region_lab = palette[entry], entries_lab[entry].T
+            if cfg.white_page:
+                region_rgb[region_paper] = 255
+                region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
+        colors_u8 = region_rgb[carried]
         lines = page.lines
-        for y0 in range(0, height, _STRIP_ROWS):
-            sl = slice(y0, y0 + _STRIP_ROWS)
-            product = colors_u8[sl].astype(np.uint16) * lines[sl, :, None]
-            rgb_u8[sl] = ((product + 127) // 255).astype(np.uint8)
+        rgb_u8 = _multiply_lines(colors_u8, lines)
         region_l = torch.from_numpy(region_lab[0].astype(np.float32))
         flat_l = region_l[torch.from_numpy(carried.astype(np.int64))]
         shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
@@ -929,6 +1023,42 @@ class Colorizer:
             page=region_paper[carried],
             labels=labels,
         )
+
+    def _palette_map(self, small: dict, labels: np.ndarray, l_full: torch.Tensor, ab_full: torch.Tensor,
+                     hinted: np.ndarray, hint_list: list[Hint], palette: np.ndarray,
+                     sketch: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(entry, region L)``, (H, W) each: every pixel's palette entry (int64, :meth:`_palette_entries`; label 0
+        takes region 0's) and its region's mean L (float32).
+
+        Line art's hinted regions hold their hint's Lab throughout (regions with hints of several colors were split),
+        so a region's entry is its hint's; a grayscale region with hints of several colors is split between them
+        by nearest hint pixel (:func:`~sketchcolor.regions.propagate_values`, as the hint fill did), and so are
+        their entries. l_full (H, W) CIE L; ab_full (2, H, W); hinted (H, W) bool; palette (K, 3) uint8.
+        """
+        from sketchcolor.regions import propagate_values
+
+        height, width = labels.shape
+        count = int(labels.max()) + 1
+        flat_labels = labels.ravel()
+        sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
+        region_lab = np.stack([np.bincount(flat_labels, weights=plane.ravel(), minlength=count) / sizes
+                               for plane in (l_full.numpy(), ab_full[0].numpy(), ab_full[1].numpy())])
+        entries_lab = palette_lab(palette)
+        region_hinted = np.zeros(count, bool)
+        if sketch:
+            region_hinted[flat_labels[hinted.ravel()]] = True
+        entry = self._palette_entries(small["cells"], small["l_small"].shape, labels, region_lab, region_hinted,
+                                      entries_lab, sketch)
+        entry_map = entry[labels]
+        if not sketch and hinted.any():
+            plane = np.zeros((1, height, width), np.float32)
+            mask = np.zeros((height, width), bool)
+            hint_entry = nearest_entries(_hint_lab(hint_list), entries_lab)
+            for (y, x), k in zip(_hint_points(hint_list, height, width), hint_entry):
+                plane[0, y, x], mask[y, x] = k, True
+            filled, _ = propagate_values(labels, plane, mask)
+            entry_map = np.where(hinted, filled[0].round().astype(np.int64), entry_map)
+        return entry_map, region_lab[0][labels].astype(np.float32)
 
     def _follow_hint_colors(self, l_full: torch.Tensor, ab_full: torch.Tensor, labels: np.ndarray, paper: np.ndarray,
                             hint_list: list[Hint], *, with_l: bool):

@@ -223,6 +223,27 @@ def test_pipeline_settings_from_the_command_line(tmp_path, tiny_checkpoint, caps
     assert not np.array_equal(outputs["plain"], outputs["no-page"])
 
 
+@pytest.mark.parametrize("form", ["hexes", "lines", "json"])
+def test_palette_from_hexes_or_a_file_locks_the_colors(tmp_path, tiny_checkpoint, capsys, form):
+    src = tmp_path / "d.png"
+    draw_line_art(200, 150).save(src)
+    colors = ["#3060c0", "#e03020", "#20a040"]
+    if form == "hexes":
+        spec = ",".join(colors)
+    else:
+        spec = tmp_path / f"palette.{'json' if form == 'json' else 'txt'}"
+        spec.write_text(json.dumps(colors) if form == "json" else "\n".join(colors) + "\n")
+    code, _, err = run_cli(["colorize", src, "-o", tmp_path / "out.png", "--checkpoint", tiny_checkpoint,
+                            "--mode", "sketch", "--palette", spec], capsys)
+    assert code == 0, err
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    off_lines = np.asarray(Image.open(src).convert("L")) == 255
+    used = {tuple(int(c) for c in rgb) for rgb in np.unique(out[off_lines], axis=0)}
+    # Off the lines the picture is its flats: palette colors and the white page only, and some palette color.
+    allowed = {(48, 96, 192), (224, 48, 32), (32, 160, 64)}
+    assert used <= allowed | {(255, 255, 255)} and used & allowed
+
+
 def _bad_inputs(tmp_path, ckpt):
     """(name, CLI arguments, message fragment): at least 12 kinds of bad input."""
     good = tmp_path / "good.png"
@@ -273,6 +294,12 @@ def _bad_inputs(tmp_path, ckpt):
         ("unknown-setting", [good, "-o", out, *ck, "--set", "pockets=0"], "unknown config key 'pockets'"),
         ("bad-setting-value", [good, "-o", out, *ck, "--set", "decode_sketch=vote"], "decode_sketch 'vote'"),
         ("malformed-set", [good, "-o", out, *ck, "--set", "gap_closing"], "expected KEY=VALUE"),
+        ("empty-palette", [good, "-o", out, *ck, "--palette", ","], "the palette is empty"),
+        ("bad-palette-hex", [good, "-o", out, *ck, "--palette", "#e03020,#12345g"],
+         "palette entry #1: bad color '#12345g'"),
+        ("missing-palette-file", [good, "-o", out, *ck, "--palette", tmp_path / "colors.txt"], "neither a file nor"),
+        ("palette-without-the-net", [good, "-o", out, "--method", "regionfill", "--palette", "#e03020"],
+         "--palette works with --method net"),
     ]
     if not torch.cuda.is_available():
         cases.append(("cuda-unavailable", [good, "-o", out, *ck, "--device", "cuda"], "CUDA"))

@@ -376,3 +376,54 @@ def test_mean_psnr_stays_finite_with_a_perfect_picture():
     twice = 10 * math.log10(255.0**2 / (2 * mse_x))
     assert abs(_psnr_of_mean_mse([math.inf, twice]) - psnr_x) < 1e-9
     assert _psnr_of_mean_mse([math.inf, math.inf]) == math.inf
+
+
+def test_target_palette_is_the_targets_own_dominant_colors_and_seeded():
+    picture = _picture()
+    fills = {tuple(int(c) for c in picture.color_u8[15, 14]), tuple(int(c) for c in picture.color_u8[35, 35])}
+    everything = evaluate.target_palette(picture.color_u8, 8, seed=1)
+    # Fewer distinct foreground colors than k: all of them (two fills and the black outline), never the page.
+    assert {tuple(int(c) for c in rgb) for rgb in everything} == fills | {(0, 0, 0)}
+    two = evaluate.target_palette(picture.color_u8, 2, seed=1)
+    assert len(two) == 2 and {tuple(int(c) for c in rgb) for rgb in two} <= fills | {(0, 0, 0)}
+    assert np.array_equal(two, evaluate.target_palette(picture.color_u8, 2, seed=1))
+    # A gradient has many colors: k entries, each one of the target's own colors.
+    ramp = np.stack([np.tile(np.arange(40, 200, dtype=np.uint8), (8, 1))] * 3, axis=-1)
+    ramp[..., 2] = 90
+    entries = evaluate.target_palette(ramp, 4, seed=0)
+    assert entries.shape == (4, 3) and all((ramp.reshape(-1, 3) == rgb).all(1).any() for rgb in entries)
+    assert evaluate.palette_seed("a") != evaluate.palette_seed("b") != evaluate.palette_seed("a", 1)
+
+
+def test_palette_exact_counts_skip_the_page():
+    flat = np.array([[[1, 2, 3], [255, 255, 255]], [[1, 2, 3], [9, 9, 9]]], np.uint8)
+    page = np.array([[False, True], [False, False]])
+    assert evaluate.palette_exact_counts(flat, page, np.array([[1, 2, 3]], np.uint8)) == (2, 3)
+    assert evaluate.palette_exact_counts(flat, None, np.array([[9, 9, 9]], np.uint8)) == (1, 4)
+
+
+def test_palette_lock_is_measured_end_to_end(tmp_path, tiny_checkpoint, capsys):
+    manifest = _write_manifest(tmp_path / "data", count=2)
+    cfg = evaluate.EvalConfig(data=manifest, out=tmp_path / "out", checkpoint=tiny_checkpoint, hints=(0, 2),
+                              size=SIZE, contact_count=0, palette_k=8, methods=("net", "net+palette"))
+    results = evaluate.run_evaluation(cfg)
+    assert results["methods"] == {"sketch": ["net", "net+palette"], "gray": ["net", "net+palette"]}
+    locked = [r for r in results["pictures"] if r["method"] == "net+palette"]
+    assert len(locked) == 2 * 2 * 2
+    for record in locked:
+        assert record["palette_exact"] == 1.0 and record["palette_flat_px"] > 0
+        assert record["palette"].count("#") >= 2
+    summary = results["summary"]
+    assert summary["gray"]["2"]["net+palette"]["palette_exact"] == 1.0
+    assert math.isnan(summary["gray"]["2"]["net"]["palette_exact"])
+    markdown = (tmp_path / "out" / "results.md").read_text()
+    assert "Palette lock" in markdown and "| sketch | 0 |" in markdown.split("Palette lock")[1]
+    with pytest.raises(ConfigError, match="palette_k must be a whole number from 1 to 64"):
+        evaluate.EvalConfig(data=manifest, out=tmp_path / "x", palette_k=0)
+    code = evaluate.main(["--data", str(manifest), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "cli"),
+                          "--tasks", "sketch", "--hints", "0", "--size", str(SIZE), "--palette-k", "3",
+                          "--methods", "net+palette"])
+    assert code == 0
+    stored = json.loads((tmp_path / "cli" / "results.json").read_text())
+    assert stored["config"]["palette_k"] == 3
+    assert all(r["palette_exact"] == 1.0 and r["palette"].count("#") <= 3 for r in stored["pictures"])

@@ -588,3 +588,95 @@ def test_auto_mode_reads_gray_paper_clean_but_a_gray_cartoon_as_it_is():
     pencil[60:200:20, 40:220] = 90
     pencil[40:220, 60:200:35] = 90
     assert detect_page_mode(pencil, clean_page(pencil)) == "sketch"
+
+
+# --- palette lock ------------------------------------------------------------------------------------------------
+
+PALETTE = [(48, 96, 192), (224, 48, 32), (32, 160, 64), (240, 192, 32)]  # blue, red, green, yellow
+
+
+def _palette_set(palette=PALETTE) -> set[tuple[int, int, int]]:
+    return {tuple(int(c) for c in color) for color in palette}
+
+
+def _flat_colors_off_the_page(result) -> set[tuple[int, int, int]]:
+    flat = np.asarray(result.flat)
+    page = result.page if result.page is not None else np.zeros(flat.shape[:2], bool)
+    return {tuple(int(c) for c in rgb) for rgb in np.unique(flat[~page], axis=0)}
+
+
+@pytest.mark.parametrize("mode, shading", [("sketch", False), ("sketch", True), ("gray", False)])
+def test_palette_flats_hold_only_palette_colors_and_the_page_stays_white(colorizer, line_art, mode, shading):
+    picture = line_art if mode == "sketch" else draw_flat_color(240, 200).convert("L")
+    result = colorizer.colorize(picture, mode=mode, shading=shading, palette=["#3060c0", "#e03020", "#20a040",
+                                                                              "#f0c020"])
+    used = _flat_colors_off_the_page(result)
+    assert used and used <= _palette_set()
+    flat = np.asarray(result.flat)
+    if result.page is not None and result.page.any():
+        assert (flat[result.page] == 255).all()
+    if mode == "sketch" and not shading:
+        # The picture is the flats with the artist's lines multiplied back, as without a palette.
+        lines = np.asarray(result.lines).astype(np.uint16)[..., None]
+        multiplied = ((flat.astype(np.uint16) * lines + 127) // 255).astype(np.uint8)
+        assert np.array_equal(np.asarray(result.image), multiplied)
+    if mode == "gray":
+        l_in = rgb2lab(np.asarray(picture.convert("RGB")))[..., 0]
+        assert np.abs(rgb2lab(np.asarray(result.image))[..., 0] - l_in).max() < 0.6  # its own L, the entries' ab
+
+
+@pytest.mark.parametrize("net_ab, want", [((60.0, 45.0), (224, 48, 32)), ((10.0, -50.0), (48, 96, 192))])
+@pytest.mark.parametrize("mode", ["sketch", "gray"])
+def test_palette_region_takes_the_entry_the_net_favours(colorizer, monkeypatch, net_ab, want, mode):
+    real = colorizer._net_small
+
+    def nets_see(*args, **kwargs):
+        out = real(*args, **kwargs)
+        bins = colorizer.color.bins.cpu()
+        cells = torch.zeros_like(out["cells"])
+        rows, cols = cells.shape[1:]
+        cells[int(torch.argmin(bins.norm(dim=1)))] = 1.0  # gray around the box
+        inside = (slice(None), slice(rows * 3 // 8, rows * 5 // 8), slice(cols * 3 // 8, cols * 5 // 8))
+        cells[inside] = 0.0
+        cells[(int(torch.argmin((bins - torch.tensor(net_ab)).norm(dim=1))),) + inside[1:]] = 1.0  # one clear color
+        out["cells"] = cells
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", nets_see)
+    picture = _boxed() if mode == "sketch" else _boxed(fill=110, ink=30)
+    result = colorizer.colorize(picture, mode=mode, palette=[(48, 96, 192), (224, 48, 32)])
+    assert tuple(np.asarray(result.flat)[100, 100]) == want
+
+
+def test_palette_hints_take_their_nearest_entry(colorizer):
+    result = colorizer.colorize(_boxed(), hints=[Hint(x=100, y=100, color=(200, 40, 40))], mode="sketch",
+                                palette=PALETTE)
+    flat = np.asarray(result.flat)
+    assert (flat[46:155, 46:155] == (224, 48, 32)).all()  # the whole hinted region, exactly the red entry
+    assert result.hints == [Hint(x=100, y=100, color=(224, 48, 32))]
+
+
+def test_palette_gray_region_with_hints_of_two_colors_is_split_between_their_entries(colorizer):
+    flat_gray = Image.new("L", (200, 200), 128)
+    hints = [Hint(x=40, y=100, color=(210, 30, 30)), Hint(x=160, y=100, color=(30, 30, 210))]
+    result = colorizer.colorize(flat_gray, hints=hints, mode="gray", palette=PALETTE)
+    flat = np.asarray(result.flat)
+    assert tuple(flat[100, 30]) == (224, 48, 32) and tuple(flat[100, 170]) == (48, 96, 192)
+    assert _flat_colors_off_the_page(result) <= _palette_set()
+
+
+@pytest.mark.parametrize("palette, error, message", [
+    ([], HintError, "the palette is empty"),
+    (["#3060c0", "#12345g"], HintError, r"palette entry #1: bad color '#12345g'"),
+    ([(48, 96, 192), (256, 0, 0)], HintError, r"palette entry #1: bad color \(256, 0, 0\)"),
+    ("#3060c0", HintError, "a palette must be a list of colors"),
+])
+def test_bad_palettes_are_refused(colorizer, line_art, palette, error, message):
+    with pytest.raises(error, match=message):
+        colorizer.colorize(line_art, palette=palette)
+
+
+def test_palette_needs_the_net():
+    with pytest.raises(ConfigError, match="a palette works with method 'net', not 'regionfill'"):
+        Colorizer().colorize(_boxed(), hints=[Hint(x=100, y=100, color=(200, 40, 40))], method="regionfill",
+                             palette=PALETTE)
