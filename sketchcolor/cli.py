@@ -54,6 +54,12 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
                    help="lock the colors to a palette: comma-separated colors (#e03020,#3060c0) or a file of them "
                         "(one per line, or a JSON list); every flat region takes exactly one, hints their nearest; "
                         "the page stays white (method net only)")
+    p.add_argument("--variations", type=int, default=None, metavar="K",
+                   help="write K different automatic colorings of each input to pick from: the usual output and, "
+                        "next to it, its name + -v1 ... -v(K-1) (a.png, a-v1.png, ...); K from 1 to 16 (method net "
+                        "only, not with --palette)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --variations draws (the same seed, the same "
+                                                       "variations)")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint folder (default: the bundled weights)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
@@ -156,6 +162,18 @@ def _check_not_an_input_folder(folder: Path, given: list[str]) -> None:
                               "pictures or mix with them; choose another -o")
 
 
+def _check_distinct(written: list[Path]) -> None:
+    """Refuse two outputs with one path (case-insensitively): only a variation's name (a-v1.png) can meet another
+    input's output (the input a-v1.png), as output names are made distinct."""
+    seen: set[str] = set()
+    for path in written:
+        key = str(path).casefold()
+        if key in seen:
+            raise ConfigError(f"'{path}' would be written twice: a variation's name (NAME-vN) is another input's "
+                              "output; rename that input or write to separate folders")
+        seen.add(key)
+
+
 def _check_outputs(inputs: list[Path], written: list[Path], overwrite: bool) -> None:
     """Refuse, before anything is written, a path in ``written`` (pictures and layered files) that is an input,
     or that already exists unless ``overwrite``."""
@@ -179,6 +197,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     from sketchcolor.models.configs import parse_overrides
     from sketchcolor.palette import read_palette
     from sketchcolor.pipeline import Colorizer
+    from sketchcolor.variations import check_count, check_seed
 
     if args.layers is not None and f".{args.layers.lower()}" not in LAYER_FORMATS:
         allowed = ", ".join(s.lstrip(".") for s in LAYER_FORMATS)
@@ -187,6 +206,13 @@ def run_colorize(args: argparse.Namespace) -> int:
         raise ConfigError("--flats-by-color adds a group to the layered file: give --layers ora or --layers psd")
     if args.palette is not None and args.method != "net":
         raise ConfigError(f"--palette works with --method net, not {args.method}")
+    variations = 1
+    if args.variations is not None:
+        variations, _ = check_count(args.variations), check_seed(args.seed)
+        if args.method != "net":
+            raise ConfigError(f"--variations works with --method net, not {args.method}")
+        if args.palette is not None:
+            raise ConfigError("--variations and --palette do not combine: a palette fixes the colors to choose from")
     palette = None if args.palette is None else read_palette(args.palette)
     inputs = expand_inputs(args.inputs, recursive=args.recursive)
     if not inputs:
@@ -196,10 +222,15 @@ def run_colorize(args: argparse.Namespace) -> int:
     if is_folder:
         _check_not_an_input_folder(output, args.inputs)
         outputs, renames = _output_paths(inputs, output, args.format)
+    # Each output's pictures: itself, then its variations named after it (a.png, a-v1.png, ...).
+    pictures = [[dst] + [dst.with_name(f"{dst.stem}-v{v}{dst.suffix}") for v in range(1, variations)]
+                for dst in outputs]
     # A layered file takes its picture's name, so distinct pictures give distinct layered files.
-    layered = [None if args.layers is None else dst.with_suffix(f".{args.layers.lower()}") for dst in outputs]
-    written = [path for pair in zip(outputs, layered) for path in pair if path is not None]
-    assert len({str(path).casefold() for path in written}) == len(written), "two outputs share a path"
+    layered = [[None if args.layers is None else path.with_suffix(f".{args.layers.lower()}") for path in group]
+               for group in pictures]
+    written = [path for group, layers in zip(pictures, layered) for pair in zip(group, layers) for path in pair
+               if path is not None]
+    _check_distinct(written)
     _check_outputs(inputs, written, args.overwrite)
     hints = [parse_hint(text) for text in args.hint]
     if args.hints:
@@ -216,15 +247,22 @@ def run_colorize(args: argparse.Namespace) -> int:
     for note in renames:
         print(f"sketchcolor: info: {note}", file=sys.stderr)
     failures = 0
-    jobs = list(zip(inputs, outputs, layered))
-    for src, dst, layers_dst in tqdm(jobs, desc="colorize", unit="img", disable=len(inputs) < 2):
+    jobs = list(zip(inputs, pictures, layered))
+    for src, dsts, layers_dsts in tqdm(jobs, desc="colorize", unit="img", disable=len(inputs) < 2):
+        dst = dsts[0]
         try:
-            result = colorizer.colorize(src, hints=hints, mode=args.mode, temperature=args.temperature,
-                                        cleanup=args.cleanup, method=args.method,
-                                        shading=True if args.shading else None, palette=palette)
-            save_image(result.image, dst)
-            if layers_dst is not None:
-                result.save_layers(layers_dst, by_color=args.flats_by_color)
+            options = {"temperature": args.temperature, "cleanup": args.cleanup, "method": args.method,
+                       "shading": True if args.shading else None}
+            if args.variations is None:
+                results = [colorizer.colorize(src, hints=hints, mode=args.mode, palette=palette, **options)]
+            else:
+                results = colorizer.colorize_variations(src, variations, hints=hints, mode=args.mode, seed=args.seed,
+                                                        **options)
+            for result, picture_dst, layers_dst in zip(results, dsts, layers_dsts):
+                save_image(result.image, picture_dst)
+                if layers_dst is not None:
+                    result.save_layers(layers_dst, by_color=args.flats_by_color)
+            result = results[0]
         except (SketchcolorError, OSError) as exc:
             # One bad file must not cost the rest of the batch.
             failures += 1

@@ -12,7 +12,11 @@ stable hash, from the clean line art and the target) and given to every method:
   flat-region cleanup), when a checkpoint is given;
 - ``net+palette`` (with ``--palette-k K``): the model locked to the target's K dominant colors
   (:func:`target_palette`); its records also carry the share of flat pixels off the page that are exactly a
-  palette color.
+  palette color;
+- ``net best-of-K`` (with ``--variations K``): K automatic colorings
+  (:meth:`~sketchcolor.pipeline.Colorizer.colorize_variations`, seeded per picture), scored by the one nearest
+  the target (least ΔE2000): an oracle pick, the best an artist choosing among them could get. Its records carry
+  which variation was picked and every variation's ΔE2000.
 
 Hint pixels are drawn uniformly among pixels that are foreground (target not page white), not on a line (line
 art > 128), at least 3 px from the border and at the centre of a flat 5x5 patch of the target (largest CIE76
@@ -49,6 +53,7 @@ from sketchcolor.errors import ConfigError, DataError, SketchcolorError
 from sketchcolor.hints import color_hex
 from sketchcolor.models.configs import parse_overrides
 from sketchcolor.palette import MAX_PALETTE, describe
+from sketchcolor.variations import check_count
 from sketchcolor.regions import LINE_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,8 @@ MODEL_METHODS = ("net", "net+cleanup")
 AUTO_METHOD = "net (auto)"
 # The model locked to the target's own dominant colors (EVALUATION.md, "Reference, palette and variations").
 PALETTE_METHOD = "net+palette"
+# The model's K automatic colorings, scored by the best of them: variations_method(K).
+VARIATIONS_PREFIX = "net best-of-"
 # Iterations of the target palette's k-means at most (it settles in a handful on flat cartoons).
 _KMEANS_ITERATIONS = 30
 DEFAULT_HINT_COUNTS = (0, 1, 2, 5, 10, 20)
@@ -91,7 +98,9 @@ class EvalConfig:
     the largest N); pipeline: overrides of the model's pipeline settings
     (:class:`sketchcolor.pipeline.PipelineConfig`, ``--set KEY=VALUE``); auto_mode: also run the model with
     ``mode="auto"`` (what users get by default) as the method ``net (auto)``; palette_k: also run the model locked
-    to each target's ``palette_k`` dominant colors as the method ``net+palette`` (None: not run).
+    to each target's ``palette_k`` dominant colors as the method ``net+palette`` (None: not run); variations: also
+    run the model's ``variations`` automatic colorings, scored by the best of them, as the method
+    ``net best-of-K`` (None: not run).
     """
 
     data: Path
@@ -111,6 +120,7 @@ class EvalConfig:
     auto_mode: bool = False
     methods: tuple[str, ...] | None = None
     palette_k: int | None = None
+    variations: int | None = None
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -139,9 +149,14 @@ class EvalConfig:
         if self.palette_k is not None and (isinstance(self.palette_k, bool) or not isinstance(self.palette_k, int)
                                            or not 1 <= self.palette_k <= MAX_PALETTE):
             raise ConfigError(f"palette_k must be a whole number from 1 to {MAX_PALETTE}, got {self.palette_k!r}")
+        if self.variations is not None:
+            try:
+                self.variations = check_count(self.variations)
+            except ConfigError as err:
+                raise ConfigError(f"variations: {err}") from None
         if self.methods is not None:
             self.methods = tuple(self.methods)
-            known = sorted({m for task in TASKS for m in methods_for(task, True, True, True)})
+            known = sorted({m for task in TASKS for m in methods_for(task, True, True, True, self.variations)})
             unknown = [m for m in self.methods if m not in known]
             if unknown or not self.methods:
                 raise ConfigError(f"unknown method(s) {unknown or '(none given)'}; allowed: {', '.join(known)}")
@@ -328,10 +343,23 @@ def off_lines(pred_u8: np.ndarray, picture: Picture) -> tuple[np.ndarray, np.nda
     return pred, target
 
 
-def methods_for(task: str, with_model: bool, auto_mode: bool = False, palette: bool = False) -> tuple[str, ...]:
+def variations_method(k: int) -> str:
+    """The method name of the model's ``k`` variations scored by the best of them."""
+    return f"{VARIATIONS_PREFIX}{k}"
+
+
+def methods_for(task: str, with_model: bool, auto_mode: bool = False, palette: bool = False,
+                variations: int | None = None) -> tuple[str, ...]:
     """The method names evaluated on ``task``."""
     model = MODEL_METHODS + ((AUTO_METHOD,) if auto_mode else ()) + ((PALETTE_METHOD,) if palette else ())
+    model += (variations_method(variations),) if variations is not None else ()
     return BASELINES[task] + (model if with_model else ())
+
+
+def variations_seed(picture_id: str, seed: int = 0) -> int:
+    """A 63-bit seed for a picture's variations (SHA-256 of the id and the run seed, like :func:`hint_seed`)."""
+    digest = hashlib.sha256(f"sketchcolor-eval-variations:{seed}:{picture_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def palette_seed(picture_id: str, seed: int = 0) -> int:
@@ -394,10 +422,12 @@ def palette_exact_counts(flat_u8: np.ndarray, page: np.ndarray | None, palette_u
 
 
 def run_method(method: str, task: str, picture: Picture, hints: list[Any], colorizer: Any = None,
-               palette: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+               palette: np.ndarray | None = None,
+               seed: int = 0) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """Run one method; returns (rgb_u8 (S, S, 3), L estimate (S, S) float CIE L or None, extra numbers for the
-    record: ``net+palette``'s palette and exact-color counts, else none). ``palette`` (K, 3) uint8: the palette
-    of ``net+palette``."""
+    record: ``net+palette``'s palette and exact-color counts, ``net best-of-K``'s picked variation and every
+    variation's ΔE2000, else none). ``palette`` (K, 3) uint8: the palette of ``net+palette``; seed: the
+    variations' seed of ``net best-of-K``."""
     if method == "identity":
         return baselines.identity(picture.task_input(task)), None, {}
     if method == "regionfill":
@@ -418,7 +448,20 @@ def run_method(method: str, task: str, picture: Picture, hints: list[Any], color
         # The pipeline's l_estimate layer stores CIE L scaled by 2.55 into 0-255.
         l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
         return np.asarray(result.image.convert("RGB")), l_estimate, extra
-    allowed = ", ".join(("identity", "regionfill", "levin", *MODEL_METHODS, AUTO_METHOD, PALETTE_METHOD))
+    if method.startswith(VARIATIONS_PREFIX) and method[len(VARIATIONS_PREFIX):].isdigit():
+        mode = "sketch" if task in SKETCH_TASKS else task
+        results = colorizer.colorize_variations(Image.fromarray(picture.task_input(task)),
+                                                int(method[len(VARIATIONS_PREFIX):]), hints=hints, mode=mode,
+                                                seed=seed)
+        pictures = [np.asarray(result.image.convert("RGB")) for result in results]
+        scores = [metrics.de2000(*(off_lines(rgb_u8, picture) if task == "sketch-real" else (rgb_u8, picture.color_u8)))
+                  for rgb_u8 in pictures]
+        # The oracle pick: the variation nearest the target (NaN, an all-page target, picks the first).
+        best = int(np.nanargmin(scores)) if not all(math.isnan(v) for v in scores) else 0
+        l_estimate = np.asarray(results[best].l_estimate, dtype=np.float64) / 2.55
+        return pictures[best], l_estimate, {"variation": best, "variations_de2000": scores}
+    allowed = ", ".join(("identity", "regionfill", "levin", *MODEL_METHODS, AUTO_METHOD, PALETTE_METHOD,
+                         f"{VARIATIONS_PREFIX}K"))
     raise ConfigError(f"unknown method {method!r}; allowed: {allowed}")
 
 
@@ -576,6 +619,26 @@ def markdown_report(results: dict[str, Any]) -> str:
             ratio = locked / free if free and not math.isnan(free) else math.nan
             lines.append(f"| {task} | {n_hints} | {_fmt(free, 2)} | {_fmt(locked, 2)} | {_fmt(ratio, 3)} | "
                          f"{_fmt(by_method[PALETTE_METHOD]['palette_exact'], 4)} |")
+    best_of = variations_method(cfg["variations"]) if cfg.get("variations") is not None else None
+    variation_rows = [(task, n_hints, by_method) for task, by_n in results["summary"].items()
+                      for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0]))
+                      if best_of in by_method]
+    if variation_rows:
+        lines += ["", f"Variations: {cfg['variations']} automatic colorings per picture "
+                  "(`Colorizer.colorize_variations`, `--variations`, seeded per picture), each picture scored by the "
+                  "variation nearest its target: an oracle pick (the target chooses), the best an artist picking "
+                  f"among them could get, not what one picture gets unseen. Ratio: ΔE2000 of {best_of} over net's "
+                  "(EVALUATION.md's target: ≤ 0.85 at K = 4); drawn picked: the share of pictures whose best is a "
+                  "drawn variation, not the normal result.", "",
+                  f"| task | N | ΔE2000 net | ΔE2000 {best_of} | ratio | drawn picked |", "|---|---:|---:|---:|---:|---:|"]
+        for task, n_hints, by_method in variation_rows:
+            best, single = by_method[best_of]["de2000"], by_method.get("net", {}).get("de2000", math.nan)
+            ratio = best / single if single and not math.isnan(single) else math.nan
+            picks = [r["variation"] for r in results["pictures"]
+                     if r["method"] == best_of and r["task"] == task and str(r["n_hints"]) == n_hints]
+            drawn = sum(v > 0 for v in picks) / len(picks) if picks else math.nan
+            lines.append(f"| {task} | {n_hints} | {_fmt(single, 2)} | {_fmt(best, 2)} | {_fmt(ratio, 3)} | "
+                         f"{_fmt(drawn, 2)} |")
     if detection:
         lines += ["", "Mode detection (`mode=\"auto\"`): " + ", ".join(
             f"{task} inputs told as {'sketch' if task in SKETCH_TASKS else task} {row['correct']}/{row['pictures']}"
@@ -703,7 +766,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         elif with_model and task in SKETCH_TASKS and colorizer.inversion is None:
             note += f" The checkpoint has no inversion net, so the model was not run on the {task} task."
             with_model = False
-        methods[task] = tuple(m for m in methods_for(task, with_model, cfg.auto_mode, cfg.palette_k is not None)
+        methods[task] = tuple(m for m in methods_for(task, with_model, cfg.auto_mode, cfg.palette_k is not None,
+                                                     cfg.variations)
                               if cfg.methods is None or m in cfg.methods)
     log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
 
@@ -716,7 +780,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
 
     for task in cfg.tasks:
         for method in methods[task]:
-            run_method(method, task, pictures[0], [], colorizer, palette_of(pictures[0]))
+            run_method(method, task, pictures[0], [], colorizer, palette_of(pictures[0]),
+                       variations_seed(pictures[0].id, cfg.seed))
 
     records: list[dict[str, Any]] = []
     inversion_records: list[dict[str, float]] = []
@@ -737,7 +802,8 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                 tiles = [("input", np.asarray(_mark_hints(picture.task_input(task), hints)))] if shown else []
                 for method in methods[task]:
                     t0 = time.perf_counter()
-                    rgb_u8, l_estimate, extra = run_method(method, task, picture, hints, colorizer, palette)
+                    rgb_u8, l_estimate, extra = run_method(method, task, picture, hints, colorizer, palette,
+                                                           variations_seed(picture.id, cfg.seed))
                     seconds = time.perf_counter() - t0
                     scored = off_lines(rgb_u8, picture) if task == "sketch-real" else (rgb_u8, picture.color_u8)
                     record = {"id": picture.id, "source": picture.source, "task": task, "n_hints": n_hints, "hints_used": len(hints),
@@ -834,6 +900,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--palette-k", type=int, default=None, metavar="K",
                         help="also run the model locked to each target's K dominant colors (net+palette; seeded "
                              "k-means over its foreground; EVALUATION.md's measurement takes K = 8)")
+    parser.add_argument("--variations", type=int, default=None, metavar="K",
+                        help="also run the model's K automatic colorings, scored by the one nearest the target "
+                             "(net best-of-K, an oracle pick; EVALUATION.md's measurement takes K = 4)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     return parser
 
@@ -857,7 +926,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          tasks=tuple(_split_list(args.tasks, "tasks")), hints=hint_counts, limit=args.limit,
                          sample=args.sample, size=args.size, seed=args.seed, device=args.device,
                          contact_count=args.contact_count, pipeline=parse_overrides(args.overrides),
-                         auto_mode=args.auto_mode, palette_k=args.palette_k,
+                         auto_mode=args.auto_mode, palette_k=args.palette_k, variations=args.variations,
                          methods=tuple(_split_list(args.methods, "methods")) if args.methods else None)
         results = run_evaluation(cfg)
     except SketchcolorError as exc:

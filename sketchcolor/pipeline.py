@@ -10,7 +10,8 @@ recombined with full-resolution information:
   outside sRGB instead of clipping, so the output's L is the input's L.
 
 Background regions (near-white, connected to the border) stay white unless a hint lands in them. With a palette
-(``colorize(..., palette=...)``) every flat region takes exactly one palette color (:mod:`sketchcolor.palette`).
+(``colorize(..., palette=...)``) every flat region takes exactly one palette color (:mod:`sketchcolor.palette`);
+``colorize_variations(..., k)`` gives k different automatic colorings to pick from (:mod:`sketchcolor.variations`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sketchcolor.models.interface import ColorModel, InversionModel
 from sketchcolor.palette import (PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries,
                                  palette_lab, parse_palette, snap_hints)
 from sketchcolor.regions import GAP_CLOSING, region_mean
+from sketchcolor.variations import check_count, check_seed, draw_region_ab
 
 log = logging.getLogger(__name__)
 
@@ -804,22 +806,72 @@ class Colorizer:
         palette_u8 = None if palette is None else parse_palette(palette)
         if palette_u8 is not None and method != "net":
             raise ConfigError(f"a palette works with method 'net', not {method!r}")
-        for name, flag in (("cleanup", cleanup), ("shading", shading)):
-            if flag is not None and not isinstance(flag, (bool, np.bool_)):
-                raise ConfigError(f"{name} must be true or false, got {flag!r}")
-        if gap_closing is not None:
-            _check_gap_closing(gap_closing)
-        gap = self.config.gap_closing if gap_closing is None else float(gap_closing)
+        gap = self._check_options(cleanup, shading, gap_closing)
         page = self._prepare(image, hints, mode)
         if palette_u8 is not None:
             page.hints = snap_hints(page.hints, palette_u8)  # the nets and the hint fill see palette colors only
         if method == "net":
             result = self._colorize_net(page, self._temperature(temperature, page.mode), cleanup,
-                                        self.config.shading if shading is None else bool(shading), gap, palette_u8)
+                                        self.config.shading if shading is None else bool(shading), gap, palette_u8)[0]
         else:
             result = self._colorize_classical(page, method)
         result.seconds = time.perf_counter() - start
         return result
+
+    @torch.inference_mode()
+    def colorize_variations(
+        self,
+        image: Any,
+        k: int = 4,
+        hints: Sequence[Hint | str | dict] | None = None,
+        mode: str = "auto",
+        *,
+        seed: int = 0,
+        temperature: float | None = None,
+        cleanup: bool = False,
+        method: str = "net",
+        shading: bool | None = None,
+        gap_closing: float | None = None,
+    ) -> list[ColorizeResult]:
+        """``k`` different plausible automatic colorings of ``image``, to pick from: a list of ``k`` results.
+
+        The first is exactly :meth:`colorize`'s result for the same arguments. In every other one each region
+        without a hint and off the page takes one color drawn from the net's distribution pooled over the region,
+        sharpened by the decoding temperature, with the mass near the colors the earlier variations gave that region
+        down-weighted, so the variations differ (:func:`~sketchcolor.variations.draw_region_ab`); the tones, the
+        lines, hinted regions (their hints' colors) and the white page are those of the first. Regions too small
+        to hold a cell of the net's output keep the first's color.
+
+        k: 1 to 16 (``k=1`` gives ``[colorize(...)]``). seed: a whole number >= 0; the same call with the same seed
+        gives the same variations. method: "net" only (the classical methods have no distribution to draw from).
+        The other arguments are :meth:`colorize`'s; every result's ``seconds`` is the whole call's.
+
+        Raises:
+            ConfigError: a bad ``k``, ``seed`` or method, or any of :meth:`colorize`'s bad options.
+        """
+        start = time.perf_counter()
+        k, seed = check_count(k), check_seed(seed)
+        self._check_args(mode, method, temperature)
+        if method != "net":
+            raise ConfigError(f"variations work with method 'net', not {method!r}")
+        gap = self._check_options(cleanup, shading, gap_closing)
+        page = self._prepare(image, hints, mode)
+        results = self._colorize_net(page, self._temperature(temperature, page.mode), cleanup,
+                                     self.config.shading if shading is None else bool(shading), gap,
+                                     variations=k, seed=seed)
+        seconds = time.perf_counter() - start
+        for result in results:
+            result.seconds = seconds
+        return results
+
+    def _check_options(self, cleanup: Any, shading: Any, gap_closing: Any) -> float:
+        """Refuse a bad ``cleanup``, ``shading`` or ``gap_closing`` (ConfigError); returns the call's gap closing."""
+        for name, flag in (("cleanup", cleanup), ("shading", shading)):
+            if flag is not None and not isinstance(flag, (bool, np.bool_)):
+                raise ConfigError(f"{name} must be true or false, got {flag!r}")
+        if gap_closing is not None:
+            _check_gap_closing(gap_closing)
+        return self.config.gap_closing if gap_closing is None else float(gap_closing)
 
     def _colorize_classical(self, page: "_Prepared", method: str) -> ColorizeResult:
         from sketchcolor.classical import levin_colorize, multiply_lines, regionfill
@@ -845,21 +897,23 @@ class Colorizer:
                               lines=lines, hints=hint_list, colors=colors, page=paper, labels=labels)
 
     def _colorize_net(self, page: "_Prepared", temperature: float, cleanup: bool, shading: bool,
-                      gap_closing: float, palette: np.ndarray | None = None) -> ColorizeResult:
+                      gap_closing: float, palette: np.ndarray | None = None, variations: int = 1,
+                      seed: int = 0) -> list[ColorizeResult]:
         """The pipeline's steps in order; each rule's setting is in :class:`PipelineConfig`, its measurement in the
-        model card. ``palette`` (K, 3) uint8: the palette lock (:meth:`colorize`)."""
+        model card. ``palette`` (K, 3) uint8: the palette lock (:meth:`colorize`). Returns ``variations`` results
+        (:meth:`colorize_variations`)."""
         from sketchcolor.regions import nearest_region_index
 
         gray_full, hint_list, mode, cfg = page.gray, page.hints, page.mode, self.config
         sketch = mode == "sketch"
         if sketch and not shading and cfg.carry_lines:
-            return self._colorize_flat_sketch(page, temperature, gap_closing, palette)
+            return self._colorize_flat_sketch(page, temperature, gap_closing, palette, variations, seed)
         height, width = gray_full.shape
         # 1. Lightness: line art's from the inversion net; a grayscale picture keeps its own L, exactly.
         lab_l_full = None if sketch else self._l_full(page.rgb)
         # 2. The nets at working size: the estimate, and color for the regions without hints.
         small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature, gap_closing,
-                                want_cells=palette is not None)
+                                want_cells=palette is not None or variations > 1)
         l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if sketch else lab_l_full
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one; a
@@ -887,64 +941,111 @@ class Colorizer:
         if cfg.carry_lines:
             # 7. Lines (sketch) and edges (gray) take the color beside them, else a multiplied line darkens twice.
             l_full, ab_full, paper = self._carry_under_lines(l_full, ab_full, paper, labels, with_l=sketch)
-        if palette is not None:
-            # 8-9 under a palette lock: one entry per region, the flats exactly its sRGB (the picture: colorize's doc).
-            entry_map, region_l = self._palette_map(small, labels, l_full, ab_full, hinted_t.numpy(), hint_list,
-                                                    palette, sketch)
-            white = paper if cfg.white_page else np.zeros_like(paper)
-            index = nearest_region_index(labels)
-            if index is not None:  # line and edge pixels take the entry (and the page) beside them
-                entry_map, region_l, white = (plane.ravel()[index].reshape(labels.shape)
-                                              for plane in (entry_map, region_l, white))
-            pixel_lab = torch.from_numpy(palette_lab(palette).astype(np.float32))[torch.from_numpy(entry_map)]
-            pixel_lab = pixel_lab.permute(2, 0, 1).contiguous()  # (3, H, W)
-            pixel_lab[:, torch.from_numpy(white)] = torch.tensor([[100.0], [0.0], [0.0]])
-            flat_u8 = palette[entry_map]
-            flat_u8[white] = 255
-            flat_l = pixel_lab[0]
-            if sketch and not shading:
-                l_full, colors_u8, rgb_u8 = flat_l, flat_u8, _multiply_lines(flat_u8, page.lines)
-            else:
-                if sketch:
-                    l_full = (l_full + flat_l - torch.from_numpy(region_l)).clamp_(0, 100)
-                rgb_u8, colors_u8 = self._recombine(l_full, pixel_lab[1:], page.lines if sketch else None)
+        if palette is None:
+            return [self._flats_and_picture(ab, l_full, l_detail, hinted_t, labels, paper, page, cleanup)
+                    for ab in self._variation_ab(small, labels, paper, hinted_t.numpy(), ab_full, variations,
+                                                 temperature, seed)]
+        # 8-9 under a palette lock: one entry per region, the flats exactly its sRGB (the picture: colorize's doc).
+        entry_map, region_l = self._palette_map(small, labels, l_full, ab_full, hinted_t.numpy(), hint_list,
+                                                palette, sketch)
+        white = paper if cfg.white_page else np.zeros_like(paper)
+        index = nearest_region_index(labels)
+        if index is not None:  # line and edge pixels take the entry (and the page) beside them
+            entry_map, region_l, white = (plane.ravel()[index].reshape(labels.shape)
+                                          for plane in (entry_map, region_l, white))
+        pixel_lab = torch.from_numpy(palette_lab(palette).astype(np.float32))[torch.from_numpy(entry_map)]
+        pixel_lab = pixel_lab.permute(2, 0, 1).contiguous()  # (3, H, W)
+        pixel_lab[:, torch.from_numpy(white)] = torch.tensor([[100.0], [0.0], [0.0]])
+        flat_u8 = palette[entry_map]
+        flat_u8[white] = 255
+        flat_l = pixel_lab[0]
+        if sketch and not shading:
+            l_full, colors_u8, rgb_u8 = flat_l, flat_u8, _multiply_lines(flat_u8, page.lines)
         else:
-            # 8. Flats: one color per region (hinted regions already follow their hints).
-            flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
-            if cleanup:
-                ab_full = flat_ab
-            # 9. Recombine at full resolution, the artist's own lines multiplied back.
-            rgb_u8, colors_u8 = self._recombine(l_full, ab_full, page.lines if sketch else None)
-            del ab_full
-            flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
-            flat_u8, _ = self._recombine(flat_l, flat_ab, None)
+            if sketch:
+                l_full = (l_full + flat_l - torch.from_numpy(region_l)).clamp_(0, 100)
+            rgb_u8, colors_u8 = self._recombine(l_full, pixel_lab[1:], page.lines if sketch else None)
+        return [self._result(page, rgb_u8, colors_u8, flat_u8, l_full, flat_l, l_detail, paper, labels)]
+
+    def _flats_and_picture(self, ab_full: torch.Tensor, l_full: torch.Tensor, l_detail: torch.Tensor,
+                           hinted_t: torch.Tensor, labels: np.ndarray, paper: np.ndarray, page: "_Prepared",
+                           cleanup: bool) -> ColorizeResult:
+        """Steps 8-9 of :meth:`_colorize_net` without a palette, for one coloring ``ab_full`` (2, H, W)."""
+        sketch = page.mode == "sketch"
+        # 8. Flats: one color per region (hinted regions already follow their hints).
+        flat_ab = torch.where(hinted_t[None], ab_full, torch.from_numpy(region_mean(ab_full.numpy(), labels)))
+        if cleanup:
+            ab_full = flat_ab
+        # 9. Recombine at full resolution, the artist's own lines multiplied back.
+        rgb_u8, colors_u8 = self._recombine(l_full, ab_full, page.lines if sketch else None)
+        flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
+        flat_u8, _ = self._recombine(flat_l, flat_ab, None)
+        return self._result(page, rgb_u8, colors_u8, flat_u8, l_full, flat_l, l_detail, paper, labels)
+
+    @staticmethod
+    def _result(page: "_Prepared", rgb_u8: np.ndarray, colors_u8: np.ndarray, flat_u8: np.ndarray,
+                l_full: torch.Tensor, flat_l: torch.Tensor, l_detail: torch.Tensor, paper: np.ndarray,
+                labels: np.ndarray) -> ColorizeResult:
+        """The :class:`ColorizeResult` of :meth:`_colorize_net`'s arrays (all full resolution)."""
+        height, width = page.gray.shape
         shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
-        lines = Image.fromarray(page.lines) if sketch else Image.new("L", (width, height), 255)
+        lines = Image.fromarray(page.lines) if page.mode == "sketch" else Image.new("L", (width, height), 255)
         return ColorizeResult(
             image=Image.fromarray(rgb_u8, "RGB"),
-            mode=mode,
+            mode=page.mode,
             l_estimate=_l_to_u8(l_full),
             flat=Image.fromarray(flat_u8, "RGB"),
             lines=lines,
-            hints=hint_list,
+            hints=list(page.hints),
             colors=Image.fromarray(colors_u8, "RGB"),
             shading=Image.fromarray(shading_u8, "L"),
             page=paper,
             labels=labels,
         )
 
+    def _variation_ab(self, small: dict, labels: np.ndarray, paper: np.ndarray, hinted: np.ndarray,
+                      ab_full: torch.Tensor, variations: int, temperature: float, seed: int) -> list[torch.Tensor]:
+        """``variations`` colorings (2, H, W) for :meth:`_colorize_net`: ``ab_full`` itself, then each with every
+        unhinted region off the page flat in its drawn ab (:func:`~sketchcolor.variations.draw_region_ab`); line
+        and edge pixels (label 0) take the region's whose color they carry. labels, paper, hinted (H, W)."""
+        from sketchcolor.regions import nearest_region_index
+
+        if variations == 1:
+            return [ab_full]
+        count = int(labels.max()) + 1
+        probs = self._region_distributions(small["cells"], small["l_small"].shape, labels)
+        drawable = probs.sum(1) > 0
+        drawable[labels[hinted | paper]] = False
+        drawable[0] = False
+        sizes = np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+        first = np.stack([np.bincount(labels.ravel(), weights=plane.ravel(), minlength=count) / sizes
+                          for plane in ab_full.numpy()], 1)  # (count, 2) each region's mean ab
+        drawn = draw_region_ab(probs[drawable], self.color.bins.cpu().double().numpy(), first[drawable], variations,
+                               temperature, seed)
+        index = nearest_region_index(labels)
+        carried = torch.from_numpy((labels.ravel()[index].reshape(labels.shape) if index is not None
+                                    else labels).astype(np.int64))
+        drawable_t = torch.from_numpy(drawable)[carried]
+        out = [ab_full]
+        for ab in drawn[1:]:
+            table = torch.zeros(count, 2)
+            table[torch.from_numpy(drawable)] = torch.from_numpy(ab).float()
+            out.append(torch.where(drawable_t[None], table[carried].permute(2, 0, 1), ab_full))
+        return out
+
     def _colorize_flat_sketch(self, page: "_Prepared", temperature: float, gap_closing: float,
-                              palette: np.ndarray | None = None) -> ColorizeResult:
+                              palette: np.ndarray | None = None, variations: int = 1,
+                              seed: int = 0) -> list[ColorizeResult]:
         """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
         rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
         and indexing, not color conversion). ``palette`` (K, 3) uint8: every region not on the page takes one entry,
-        exactly (:meth:`_palette_entries`)."""
+        exactly (:meth:`_palette_entries`). Returns ``variations`` results (:meth:`colorize_variations`)."""
         from sketchcolor.regions import nearest_region_index
 
         gray_full, hint_list, cfg = page.gray, page.hints, self.config
         height, width = gray_full.shape
         small = self._net_small(gray_full, None, hint_list, "sketch", temperature, gap_closing,
-                                want_cells=palette is not None)
+                                want_cells=palette is not None or variations > 1)
         l_detail = self._upsample(small["l_small"].cpu()[None], height, width)[0]
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         labels, paper = self._regions(gray_full, "sketch", gap_closing)
@@ -994,8 +1095,22 @@ class Colorizer:
         if palette is None:
             if cfg.white_page:
                 region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
-            region_t = torch.from_numpy(region_lab).float()
-            region_rgb = _to_u8(fit_to_gamut(region_t[0][None], region_t[1:, None]))[0]  # (count, 3)
+            variants = [region_lab]
+            if variations > 1:
+                # Other variations: unhinted regions off the page draw their ab from their pooled distributions.
+                probs = self._region_distributions(small["cells"], small["l_small"].shape, labels)
+                drawable = ~hinted & ~region_paper & (probs.sum(1) > 0)
+                drawable[0] = False
+                drawn = draw_region_ab(probs[drawable], self.color.bins.cpu().double().numpy(),
+                                       region_lab[1:, drawable].T, variations, temperature, seed)
+                for ab in drawn[1:]:
+                    variant = region_lab.copy()
+                    variant[1:, drawable] = ab.T
+                    variants.append(variant)
+            region_rgbs = []
+            for variant in variants:
+                region_t = torch.from_numpy(variant).float()
+                region_rgbs.append(_to_u8(fit_to_gamut(region_t[0][None], region_t[1:, None]))[0])  # (count, 3)
         else:
             # Palette lock: the entries' sRGB values themselves, not a Lab round trip, so the flats are exact.
             entries_lab = palette_lab(palette)
@@ -1005,24 +1120,27 @@ class Colorizer:
             if cfg.white_page:
                 region_rgb[region_paper] = 255
                 region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
-        colors_u8 = region_rgb[carried]
+            region_rgbs = [region_rgb]
         lines = page.lines
-        rgb_u8 = _multiply_lines(colors_u8, lines)
-        region_l = torch.from_numpy(region_lab[0].astype(np.float32))
+        region_l = torch.from_numpy(region_lab[0].astype(np.float32))  # every variation keeps the tones
         flat_l = region_l[torch.from_numpy(carried.astype(np.int64))]
         shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
-        return ColorizeResult(
-            image=Image.fromarray(rgb_u8, "RGB"),
-            mode="sketch",
-            l_estimate=_l_to_u8(flat_l),
-            flat=Image.fromarray(colors_u8, "RGB"),
-            lines=Image.fromarray(lines),
-            hints=hint_list,
-            colors=Image.fromarray(colors_u8.copy(), "RGB"),
-            shading=Image.fromarray(shading_u8, "L"),
-            page=region_paper[carried],
-            labels=labels,
-        )
+        results = []
+        for region_rgb in region_rgbs:
+            colors_u8 = region_rgb[carried]
+            results.append(ColorizeResult(
+                image=Image.fromarray(_multiply_lines(colors_u8, lines), "RGB"),
+                mode="sketch",
+                l_estimate=_l_to_u8(flat_l),
+                flat=Image.fromarray(colors_u8, "RGB"),
+                lines=Image.fromarray(lines),
+                hints=list(hint_list),
+                colors=Image.fromarray(colors_u8.copy(), "RGB"),
+                shading=Image.fromarray(shading_u8, "L"),
+                page=region_paper[carried],
+                labels=labels,
+            ))
+        return results
 
     def _palette_map(self, small: dict, labels: np.ndarray, l_full: torch.Tensor, ab_full: torch.Tensor,
                      hinted: np.ndarray, hint_list: list[Hint], palette: np.ndarray,

@@ -244,6 +244,46 @@ def test_palette_from_hexes_or_a_file_locks_the_colors(tmp_path, tiny_checkpoint
     assert used <= allowed | {(255, 255, 255)} and used & allowed
 
 
+def test_variations_are_written_next_to_the_output_and_never_replaced_unasked(tmp_path, tiny_checkpoint, capsys):
+    src = tmp_path / "drawing.png"
+    draw_line_art(300, 200).save(src)
+    out = tmp_path / "out"
+    args = ["colorize", src, "-o", out / "pick.png", "--checkpoint", tiny_checkpoint, "--variations", "3",
+            "--layers", "ora"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["pick-v1.ora", "pick-v1.png", "pick-v2.ora", "pick-v2.png",
+                                                      "pick.ora", "pick.png"]
+    pictures = [np.asarray(Image.open(out / name)) for name in ("pick.png", "pick-v1.png", "pick-v2.png")]
+    assert all(not np.array_equal(pictures[i], pictures[j]) for i in range(3) for j in range(i + 1, 3))
+    # The same call (the same --seed) gives the same variations.
+    again = tmp_path / "again"
+    assert run_cli([*args[:3], again / "pick.png", *args[4:]], capsys)[0] == 0
+    assert np.array_equal(np.asarray(Image.open(again / "pick-v2.png")), pictures[2])
+    # An existing variation is kept unless --overwrite, and then nothing at all is written.
+    shutil.rmtree(out)
+    out.mkdir()
+    (out / "pick-v2.png").write_bytes(b"the artist's pick")
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and f"'{out / 'pick-v2.png'}' already exists;" in err and "--overwrite" in err
+    assert _files_below(out) == {"pick-v2.png": b"the artist's pick"}
+    code, _, err = run_cli([*args, "--overwrite"], capsys)
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(out / "pick-v2.png")), pictures[2])
+
+
+def test_a_variations_name_that_is_another_inputs_output_is_refused(tmp_path, tiny_checkpoint, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    draw_line_art(120, 90, seed=1).save(folder / "a.png")
+    draw_line_art(120, 90, seed=2).save(folder / "a-v1.png")
+    out = tmp_path / "out"
+    code, _, err = run_cli(["colorize", folder, "-o", out, "--checkpoint", tiny_checkpoint, "--variations", "2"],
+                           capsys)
+    assert code == 2 and "would be written twice" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
 def _bad_inputs(tmp_path, ckpt):
     """(name, CLI arguments, message fragment): at least 12 kinds of bad input."""
     good = tmp_path / "good.png"
@@ -300,6 +340,13 @@ def _bad_inputs(tmp_path, ckpt):
         ("missing-palette-file", [good, "-o", out, *ck, "--palette", tmp_path / "colors.txt"], "neither a file nor"),
         ("palette-without-the-net", [good, "-o", out, "--method", "regionfill", "--palette", "#e03020"],
          "--palette works with --method net"),
+        ("no-variations", [good, "-o", out, *ck, "--variations", "0"], "whole number from 1 to 16"),
+        ("too-many-variations", [good, "-o", out, *ck, "--variations", "17"], "whole number from 1 to 16"),
+        ("variations-without-the-net", [good, "-o", out, "--method", "regionfill", "--variations", "2"],
+         "--variations works with --method net"),
+        ("variations-and-a-palette", [good, "-o", out, *ck, "--variations", "2", "--palette", "#e03020"],
+         "do not combine"),
+        ("negative-seed", [good, "-o", out, *ck, "--variations", "2", "--seed", "-1"], "seed must be a whole"),
     ]
     if not torch.cuda.is_available():
         cases.append(("cuda-unavailable", [good, "-o", out, *ck, "--device", "cuda"], "CUDA"))

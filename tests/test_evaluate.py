@@ -427,3 +427,36 @@ def test_palette_lock_is_measured_end_to_end(tmp_path, tiny_checkpoint, capsys):
     stored = json.loads((tmp_path / "cli" / "results.json").read_text())
     assert stored["config"]["palette_k"] == 3
     assert all(r["palette_exact"] == 1.0 and r["palette"].count("#") <= 3 for r in stored["pictures"])
+
+
+def test_best_of_k_variations_is_measured_and_never_worse_than_the_single_result(tmp_path, tiny_checkpoint):
+    manifest = _write_manifest(tmp_path / "data", count=3)
+    cfg = evaluate.EvalConfig(data=manifest, out=tmp_path / "out", checkpoint=tiny_checkpoint, hints=(0, 2),
+                              size=SIZE, contact_count=0, variations=3, methods=("net", "net best-of-3"),
+                              tasks=("sketch", "gray", "sketch-real"))
+    results = evaluate.run_evaluation(cfg)
+    assert results["methods"]["gray"] == ["net", "net best-of-3"]
+    records = results["pictures"]
+    single = {(r["id"], r["task"], r["n_hints"]): r["de2000"] for r in records if r["method"] == "net"}
+    best = [r for r in records if r["method"] == "net best-of-3"]
+    assert len(best) == len(single) == 3 * 3 * 2
+    for record in best:
+        scores = record["variations_de2000"]
+        assert len(scores) == 3 and record["de2000"] == pytest.approx(min(scores))
+        assert scores[record["variation"]] == pytest.approx(record["de2000"])
+        # Variation 0 is the single automatic result, so the best of them is never worse.
+        assert scores[0] == pytest.approx(single[(record["id"], record["task"], record["n_hints"])])
+    assert any(r["variation"] > 0 for r in best)
+    markdown = (tmp_path / "out" / "results.md").read_text()
+    assert "oracle pick" in markdown and "| gray | 0 |" in markdown.split("Variations:")[1]
+    with pytest.raises(ConfigError, match="variations: the number of variations must be a whole number"):
+        evaluate.EvalConfig(data=manifest, out=tmp_path / "x", variations=0)
+    with pytest.raises(ConfigError, match="unknown method"):
+        evaluate.EvalConfig(data=manifest, out=tmp_path / "x", variations=3, methods=("net best-of-4",))
+    code = evaluate.main(["--data", str(manifest), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "cli"),
+                          "--tasks", "gray", "--hints", "0", "--size", str(SIZE), "--variations", "2",
+                          "--methods", "net best-of-2"])
+    assert code == 0
+    stored = json.loads((tmp_path / "cli" / "results.json").read_text())
+    assert stored["config"]["variations"] == 2
+    assert all(len(r["variations_de2000"]) == 2 for r in stored["pictures"])

@@ -680,3 +680,88 @@ def test_palette_needs_the_net():
     with pytest.raises(ConfigError, match="a palette works with method 'net', not 'regionfill'"):
         Colorizer().colorize(_boxed(), hints=[Hint(x=100, y=100, color=(200, 40, 40))], method="regionfill",
                              palette=PALETTE)
+
+
+# --- variations ---------------------------------------------------------------------------------------------------
+
+_VARIATION_CASES = [("sketch", False), ("sketch", True), ("gray", False)]
+
+
+def _variation_picture(mode):
+    return draw_line_art(400, 300) if mode == "sketch" else draw_flat_color(240, 200).convert("L")
+
+
+@pytest.mark.parametrize("mode, shading", _VARIATION_CASES)
+def test_variations_differ_are_seeded_and_the_first_is_the_normal_result(colorizer, mode, shading):
+    picture = _variation_picture(mode)
+    normal = colorizer.colorize(picture, mode=mode, shading=shading)
+    results = colorizer.colorize_variations(picture, 4, mode=mode, shading=shading, seed=5)
+    images = [np.asarray(r.image) for r in results]
+    assert len(results) == 4 and all(r.mode == mode and r.image.size == picture.size for r in results)
+    assert np.array_equal(images[0], np.asarray(normal.image))
+    assert np.array_equal(np.asarray(results[0].flat), np.asarray(normal.flat))
+    assert all(not np.array_equal(images[i], images[j]) for i in range(4) for j in range(i + 1, 4))
+    again = colorizer.colorize_variations(picture, 4, mode=mode, shading=shading, seed=5)
+    assert all(np.array_equal(a, np.asarray(b.image)) for a, b in zip(images, again))
+    other = colorizer.colorize_variations(picture, 4, mode=mode, shading=shading, seed=6)
+    assert any(not np.array_equal(a, np.asarray(b.image)) for a, b in zip(images[1:], other[1:]))
+    single = colorizer.colorize_variations(picture, 1, mode=mode, shading=shading)
+    assert len(single) == 1 and np.array_equal(np.asarray(single[0].image), images[0])
+    if mode == "gray":
+        l_in = rgb2lab(np.asarray(picture.convert("RGB")))[..., 0]
+        for image in images:  # a grayscale picture keeps its own L in every variation
+            assert np.abs(rgb2lab(image)[..., 0] - l_in).max() < 0.6
+    else:
+        lines = np.asarray(picture) < 64
+        assert all(np.asarray(Image.fromarray(image).convert("L"))[lines].max() < 64 for image in images)
+
+
+@pytest.mark.parametrize("mode, shading", _VARIATION_CASES)
+def test_variations_keep_hinted_regions_at_their_hints_and_the_page_white(colorizer, mode, shading):
+    red = (224, 48, 32)
+    picture = _boxed() if mode == "sketch" else _boxed(fill=110, ink=30)
+    results = colorizer.colorize_variations(picture, 3, hints=[Hint(x=100, y=100, color=red)], mode=mode,
+                                            shading=shading, seed=1)
+    target = rgb2lab(np.array([[red]], np.uint8))[0, 0]
+    for result in results:
+        inside = rgb2lab(np.asarray(result.flat)[46:155, 46:155]).reshape(-1, 3)
+        # The hinted region keeps its hint's color (gray: its ab; its L is the picture's own).
+        assert np.abs(inside[:, 1:] - target[1:]).max() < 1.5
+        if mode == "sketch":
+            assert np.abs(inside[:, 0] - target[0]).max() < 1.5
+        assert result.page is not None and result.page.any() and np.array_equal(result.page, results[0].page)
+        assert np.array_equal(np.asarray(result.flat)[result.page], np.asarray(results[0].flat)[results[0].page])
+        assert (np.asarray(result.image)[:20, :20] == 255).all()  # the page outside the box
+    if mode == "sketch":
+        # Nothing but the box and the page (the gray picture's outline is a region of its own): all the same.
+        assert all(np.array_equal(np.asarray(results[0].image), np.asarray(r.image)) for r in results[1:])
+
+
+def test_variations_change_only_unhinted_regions(colorizer):
+    picture = Image.new("L", (300, 200), 255)
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle([20, 40, 130, 160], outline=0, width=4)
+    draw.rectangle([170, 40, 280, 160], outline=0, width=4)
+    red = (224, 48, 32)
+    results = colorizer.colorize_variations(picture, 4, hints=[Hint(x=75, y=100, color=red)], mode="sketch", seed=2)
+    flats = [np.asarray(r.flat) for r in results]
+    for flat in flats:
+        assert (flat[50:150, 30:120] == flats[0][50:150, 30:120]).all()  # the hinted box
+        assert (flat[:30] == 255).all()  # the page
+    free = {tuple(int(c) for c in flat[100, 225]) for flat in flats}
+    assert len(free) == 4  # the box without a hint takes four different colors
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"k": 0}, "whole number from 1 to 16"),
+    ({"k": 17}, "whole number from 1 to 16"),
+    ({"k": 2.0}, "whole number from 1 to 16"),
+    ({"k": 2, "seed": -3}, "seed must be a whole number >= 0"),
+    ({"k": 2, "method": "regionfill"}, "variations work with method 'net', not 'regionfill'"),
+    ({"k": 2, "mode": "color"}, "unknown mode 'color'"),
+])
+def test_bad_variations_are_refused(colorizer, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        colorizer.colorize_variations(_boxed(), **kwargs)
