@@ -90,6 +90,17 @@ def test_split_outlines_separates_dark_ink():
     assert flat[32, 8].max() > 150  # no dark outline in the flat
 
 
+def test_split_outlines_reads_and_overrides_style_paint():
+    svg = (ic._SVG_OPEN.format("0 0 16 16") + '<path style="fill:#3366ff;stroke:#45413c;stroke-width:1" '
+           'd="M2 2h12v12H2z"/></svg>')
+    line_svg, flat_svg, count = ic.split_outlines(svg)
+    assert count == 1
+    line = cv2.cvtColor(ic.render_svg(line_svg, 64), cv2.COLOR_RGB2GRAY)
+    flat = ic.render_svg(flat_svg, 64)
+    assert line[8, 32] < 100 and line[32, 32] > 240  # the stroke is the line, the blue fill is not
+    assert flat[8, 32].min() > 40 and tuple(flat[32, 32]) == pytest.approx((51, 102, 255), abs=2)
+
+
 def test_shape_lines_draw_color_boundaries_not_gradients():
     rgb = np.full((128, 128, 3), 255, np.uint8)
     rgb[32:96, 32:96] = (220, 40, 40)

@@ -233,11 +233,20 @@ def split_outlines(svg: str) -> tuple[str, str, int]:
         count += any(ink.values())
         for k in ("fill", "stroke"):
             if ink[k]:
-                line_el.set(k, "#000")
-                flat_el.set(k, "none")
+                _set_paint(line_el, k, "#000")
+                _set_paint(flat_el, k, "none")
             else:
-                line_el.set(k, "none")
+                _set_paint(line_el, k, "none")
     return ET.tostring(line_root, encoding="unicode"), ET.tostring(flat_root, encoding="unicode"), count
+
+
+def _set_paint(el: ET.Element, key: str, value: str) -> None:
+    """Set an element's fill or stroke, dropping it from its style (a style property would override the attribute)."""
+    el.set(key, value)
+    style = el.get("style")
+    if style:
+        kept = [kv for kv in style.split(";") if kv.partition(":")[0].strip() != key]
+        el.set("style", ";".join(kept))
 
 
 def _shapes(root: ET.Element):
@@ -264,8 +273,13 @@ def _paints(root: ET.Element):
         for child in el:
             if child.tag in skip:
                 continue
-            style = dict(kv.split(":", 1) for kv in child.get("style", "").split(";") if ":" in kv)
-            get = lambda k, d: style.get(k, child.get(k, d)).strip() if style.get(k, child.get(k)) else d  # noqa: E731
+            style = {k.strip(): v.strip() for k, _, v in (kv.partition(":") for kv in child.get("style", "").split(";"))
+                     if v}
+
+            def get(key: str, inherited, child=child, style=style):
+                value = style.get(key) or child.get(key)  # a style property overrides the attribute
+                return value.strip() if value else inherited
+
             c_fill, c_stroke = get("fill", fill), get("stroke", stroke)
             c_op = opacity * _number(get("opacity", "1"))
             c_fop, c_sop = fill_op * _number(get("fill-opacity", "1")), stroke_op * _number(get("stroke-opacity", "1"))
