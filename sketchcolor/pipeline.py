@@ -942,9 +942,14 @@ class Colorizer:
             # 7. Lines (sketch) and edges (gray) take the color beside them, else a multiplied line darkens twice.
             l_full, ab_full, paper = self._carry_under_lines(l_full, ab_full, paper, labels, with_l=sketch)
         if palette is None:
-            return [self._flats_and_picture(ab, l_full, l_detail, hinted_t, labels, paper, page, cleanup)
-                    for ab in self._variation_ab(small, labels, paper, hinted_t.numpy(), ab_full, variations,
-                                                 temperature, seed)]
+            colorings = self._variation_ab(small, labels, paper, hinted_t.numpy(), ab_full, variations, temperature,
+                                           seed)
+            del ab_full  # each coloring is freed once its picture is made: the peak at 4096² holds one
+            results = []
+            while colorings:
+                results.append(self._flats_and_picture(colorings.pop(0), l_full, l_detail, hinted_t, labels, paper,
+                                                       page, cleanup))
+            return results
         # 8-9 under a palette lock: one entry per region, the flats exactly its sRGB (the picture: colorize's doc).
         entry_map, region_l = self._palette_map(small, labels, l_full, ab_full, hinted_t.numpy(), hint_list,
                                                 palette, sketch)
@@ -978,6 +983,7 @@ class Colorizer:
             ab_full = flat_ab
         # 9. Recombine at full resolution, the artist's own lines multiplied back.
         rgb_u8, colors_u8 = self._recombine(l_full, ab_full, page.lines if sketch else None)
+        del ab_full
         flat_l = torch.where(hinted_t, l_full, torch.from_numpy(region_mean(l_full.numpy()[None], labels)[0]))
         flat_u8, _ = self._recombine(flat_l, flat_ab, None)
         return self._result(page, rgb_u8, colors_u8, flat_u8, l_full, flat_l, l_detail, paper, labels)
