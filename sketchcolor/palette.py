@@ -125,7 +125,7 @@ def nearest_entries(lab: np.ndarray, entries_lab: np.ndarray) -> np.ndarray:
 
 def choose_entries(probs: np.ndarray, bins: np.ndarray, region_ab: np.ndarray, region_l: np.ndarray,
                    entries_lab: np.ndarray, *, sigma_l: float, sigma_ab: float = PALETTE_SIGMA_AB,
-                   prior_weight: float = PALETTE_PRIOR_WEIGHT) -> np.ndarray:
+                   prior_weight: float = PALETTE_PRIOR_WEIGHT, prior_rows: np.ndarray | None = None) -> np.ndarray:
     """Each region's palette entry: (R,) int64 indices into ``entries_lab`` (K, 3).
 
     Region r takes the entry k maximizing
@@ -133,8 +133,9 @@ def choose_entries(probs: np.ndarray, bins: np.ndarray, region_ab: np.ndarray, r
         log reach_r(k) - w log reach(k) - (L_r - L_k)² / 2σ_L²,
         reach_r(k) = Σ_q p_r(q) exp(-|ab_q - ab_k|² / 2σ_ab²)
 
-    where p_r is the region's distribution normalized to 1, reach(k) the same reading of the whole picture's
-    distribution (all rows of ``probs`` together, each cell counted once) and w = ``prior_weight``: the net's
+    where p_r is the region's distribution normalized to 1, reach(k) the same reading of the drawing's distribution
+    (the rows ``prior_rows`` of ``probs`` together, default all, each cell counted once; the page is left out by
+    the pipeline, or its white would count against every white entry) and w = ``prior_weight``: the net's
     probability mass near the entry's ab, relative to how much of it the net puts there anywhere in the picture,
     less a penalty for the entry's lightness off the region's.
 
@@ -154,7 +155,8 @@ def choose_entries(probs: np.ndarray, bins: np.ndarray, region_ab: np.ndarray, r
     if point.any():
         offset = np.square(np.asarray(region_ab, np.float64)[point, None, :] - entries_lab[None, :, 1:]).sum(-1)
         score[point] = -offset / (2 * sigma_ab**2)
-    mass = probs.sum(axis=0)
+    kept = probs if prior_rows is None else probs[np.asarray(prior_rows, bool)]
+    mass = kept.sum(axis=0) if kept.sum() > 0 else probs.sum(axis=0)
     if prior_weight and mass.sum() > 0:
         score -= prior_weight * np.log(np.maximum((mass / mass.sum()) @ kernel, 1e-300))[None, :]
     score -= np.square(np.asarray(region_l, np.float64)[:, None] - entries_lab[None, :, 0]) / (2 * sigma_l**2)

@@ -753,15 +753,22 @@ class Colorizer:
 
     def _palette_entries(self, cells: torch.Tensor, small_hw: tuple[int, int], labels: np.ndarray,
                          region_lab: np.ndarray, hinted: np.ndarray, entries_lab: np.ndarray,
-                         sketch: bool) -> np.ndarray:
+                         sketch: bool, page_rows: np.ndarray | None) -> np.ndarray:
         """(R,) int64: every region's palette entry (:func:`~sketchcolor.palette.choose_entries` over its pooled
         distribution at full resolution, :meth:`_region_distributions`; a region no cell centre falls in reads its
         mean ab; line art's L is an estimate, a grayscale picture's its own, hence each its σ_L), a hinted region's
         the entry nearest its color by ΔE2000.
-        region_lab (3, R) each region's CIE Lab (hinted: its hint's); hinted (R,) bool; entries_lab (K, 3)."""
+        region_lab (3, R) each region's CIE Lab (hinted: its hint's); hinted (R,) bool; entries_lab (K, 3);
+        page_rows (R,) bool: the page's regions, left out of the drawing's overall reading with the edges (row 0);
+        None counts the whole picture (line art: on val, leaving its page out cost 1.9 ΔE2000; gray gained 0.26)."""
         probs = self._region_distributions(cells, small_hw, labels)
+        drawing = None
+        if page_rows is not None:
+            drawing = ~np.asarray(page_rows, bool)
+            drawing[0] = False
         entry = choose_entries(probs, self.color.bins.cpu().double().numpy(), region_lab[1:].T, region_lab[0],
-                               entries_lab, sigma_l=PALETTE_SIGMA_L_SKETCH if sketch else PALETTE_SIGMA_L_GRAY)
+                               entries_lab, sigma_l=PALETTE_SIGMA_L_SKETCH if sketch else PALETTE_SIGMA_L_GRAY,
+                               prior_rows=drawing)
         entry[hinted] = nearest_entries(region_lab[:, hinted].T, entries_lab)
         return entry
 
@@ -952,7 +959,7 @@ class Colorizer:
             return results
         # 8-9 under a palette lock: one entry per region, the flats exactly its sRGB (the picture: colorize's doc).
         entry_map, region_l = self._palette_map(small, labels, l_full, ab_full, hinted_t.numpy(), hint_list,
-                                                palette, sketch)
+                                                palette, sketch, paper)
         white = paper if cfg.white_page else np.zeros_like(paper)
         index = nearest_region_index(labels)
         if index is not None:  # line and edge pixels take the entry (and the page) beside them
@@ -1121,7 +1128,7 @@ class Colorizer:
             # Palette lock: the entries' sRGB values themselves, not a Lab round trip, so the flats are exact.
             entries_lab = palette_lab(palette)
             entry = self._palette_entries(small["cells"], small["l_small"].shape, labels, region_lab, hinted,
-                                          entries_lab, sketch=True)
+                                          entries_lab, sketch=True, page_rows=None)
             region_rgb, region_lab = palette[entry], entries_lab[entry].T
             if cfg.white_page:
                 region_rgb[region_paper] = 255
@@ -1150,14 +1157,15 @@ class Colorizer:
 
     def _palette_map(self, small: dict, labels: np.ndarray, l_full: torch.Tensor, ab_full: torch.Tensor,
                      hinted: np.ndarray, hint_list: list[Hint], palette: np.ndarray,
-                     sketch: bool) -> tuple[np.ndarray, np.ndarray]:
+                     sketch: bool, paper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(entry, region L)``, (H, W) each: every pixel's palette entry (int64, :meth:`_palette_entries`; label 0
         takes region 0's) and its region's mean L (float32).
 
         Line art's hinted regions hold their hint's Lab throughout (regions with hints of several colors were split),
         so a region's entry is its hint's; a grayscale region with hints of several colors is split between them
         by nearest hint pixel (:func:`~sketchcolor.regions.propagate_values`, as the hint fill did), and so are
-        their entries. l_full (H, W) CIE L; ab_full (2, H, W); hinted (H, W) bool; palette (K, 3) uint8.
+        their entries. l_full (H, W) CIE L; ab_full (2, H, W); hinted (H, W) bool; palette (K, 3) uint8; paper (H, W)
+        bool, the page (left out of the drawing's overall reading).
         """
         from sketchcolor.regions import propagate_values
 
@@ -1171,8 +1179,10 @@ class Colorizer:
         region_hinted = np.zeros(count, bool)
         if sketch:
             region_hinted[flat_labels[hinted.ravel()]] = True
+        region_paper = np.zeros(count, bool)
+        region_paper[flat_labels[paper.ravel()]] = True
         entry = self._palette_entries(small["cells"], small["l_small"].shape, labels, region_lab, region_hinted,
-                                      entries_lab, sketch)
+                                      entries_lab, sketch, page_rows=None if sketch else region_paper & ~region_hinted)
         entry_map = entry[labels]
         if not sketch and hinted.any():
             plane = np.zeros((1, height, width), np.float32)

@@ -127,6 +127,18 @@ def test_a_region_takes_the_entry_it_favours_more_than_the_picture_does():
     assert _choose(probs, bins, level, entries) == [1, 0]
 
 
+def test_rows_left_out_of_the_picture_reading_do_not_count_against_an_entry():
+    bins = ab_bins().double().numpy()
+    white, orange = (250, 250, 250), (230, 110, 30)
+    entries = _entries(white, orange)
+    at_white, at_orange = _mass_at(entries[0, 1:], bins), _mass_at(entries[1, 1:], bins)
+    # Region 0 (a snowman's body) reads 60 % white; region 1 is a large page that reads all white.
+    probs = np.concatenate([0.6 * at_white + 0.4 * at_orange, 20 * at_white])
+    level = [entries[:, 0].mean()] * 2
+    assert _choose(probs, bins, level, entries)[0] == 1  # the page's white counts against white
+    assert _choose(probs, bins, level, entries, prior_rows=np.array([True, False]))[0] == 0
+
+
 def test_lightness_tells_a_dark_from_a_light_entry_of_one_hue():
     bins = ab_bins().double().numpy()
     entries = _entries((40, 60, 140), (150, 180, 240))  # a dark and a light blue
