@@ -561,6 +561,12 @@ def _subset_note(cfg: dict[str, Any]) -> str:
     return ""
 
 
+def _rows_with(summary: dict[str, Any], method: str | None) -> list[tuple[str, str, dict[str, Any]]]:
+    """(task, N, {method: row}) of every summary cell that ran ``method``, N ascending within each task."""
+    return [(task, n_hints, by_method) for task, by_n in summary.items()
+            for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0])) if method in by_method]
+
+
 def _source_cell(row: dict[str, float] | None) -> str:
     if row is None:
         return "–"
@@ -606,9 +612,7 @@ def markdown_report(results: dict[str, Any]) -> str:
                 for method, per_src in per_method.items():
                     cells = [_source_cell(per_src.get(src)) for src in sources]
                     lines.append(f"| {task} | {n_hints} | {method} | " + " | ".join(cells) + " |")
-    palette_rows = [(task, n_hints, by_method) for task, by_n in results["summary"].items()
-                    for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0]))
-                    if PALETTE_METHOD in by_method]
+    palette_rows = _rows_with(results["summary"], PALETTE_METHOD)
     if palette_rows:
         lines += ["", f"Palette lock: the model locked to each target's {cfg.get('palette_k')} dominant colors "
                   "(k-means over its foreground, `--palette-k`). Ratio: ΔE2000 of net+palette over net's; exact: "
@@ -620,9 +624,7 @@ def markdown_report(results: dict[str, Any]) -> str:
             lines.append(f"| {task} | {n_hints} | {_fmt(free, 2)} | {_fmt(locked, 2)} | {_fmt(ratio, 3)} | "
                          f"{_fmt(by_method[PALETTE_METHOD]['palette_exact'], 4)} |")
     best_of = variations_method(cfg["variations"]) if cfg.get("variations") is not None else None
-    variation_rows = [(task, n_hints, by_method) for task, by_n in results["summary"].items()
-                      for n_hints, by_method in sorted(by_n.items(), key=lambda item: int(item[0]))
-                      if best_of in by_method]
+    variation_rows = _rows_with(results["summary"], best_of)
     if variation_rows:
         lines += ["", f"Variations: {cfg['variations']} automatic colorings per picture "
                   "(`Colorizer.colorize_variations`, `--variations`, seeded per picture), each picture scored by the "

@@ -391,6 +391,13 @@ def _to_u8(rgb: torch.Tensor) -> np.ndarray:
     return (rgb.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy())
 
 
+def _regions_holding(flat_labels: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:
+    """(count,) bool: the labels of ``flat_labels`` (raveled labels) that hold a pixel of ``mask`` (same shape)."""
+    held = np.zeros(count, bool)
+    held[flat_labels[mask.ravel()]] = True
+    return held
+
+
 def _multiply_lines(colors_u8: np.ndarray, lines_u8: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 colors × (H, W) uint8 line art / 255, rounded, in strips (bounds the uint16 product)."""
     out = np.empty_like(colors_u8)
@@ -1095,8 +1102,7 @@ class Colorizer:
             lightest = np.zeros(count)
             np.maximum.at(lightest, flat_labels[thin], l_detail.numpy().ravel()[thin])
             region_lab[0, ~has_clear] = lightest[~has_clear]
-        region_paper = np.zeros(count, bool)
-        region_paper[flat_labels[paper.ravel()]] = True
+        region_paper = _regions_holding(flat_labels, paper, count)
         region_paper[0] = False
         carried = flat_labels[index].reshape(labels.shape) if index is not None else labels
         del index
@@ -1176,13 +1182,10 @@ class Colorizer:
         region_lab = np.stack([np.bincount(flat_labels, weights=plane.ravel(), minlength=count) / sizes
                                for plane in (l_full.numpy(), ab_full[0].numpy(), ab_full[1].numpy())])
         entries_lab = palette_lab(palette)
-        region_hinted = np.zeros(count, bool)
-        if sketch:
-            region_hinted[flat_labels[hinted.ravel()]] = True
-        region_paper = np.zeros(count, bool)
-        region_paper[flat_labels[paper.ravel()]] = True
+        region_hinted = _regions_holding(flat_labels, hinted, count) if sketch else np.zeros(count, bool)
+        page_rows = None if sketch else _regions_holding(flat_labels, paper, count) & ~region_hinted
         entry = self._palette_entries(small["cells"], small["l_small"].shape, labels, region_lab, region_hinted,
-                                      entries_lab, sketch, page_rows=None if sketch else region_paper & ~region_hinted)
+                                      entries_lab, sketch, page_rows=page_rows)
         entry_map = entry[labels]
         if not sketch and hinted.any():
             plane = np.zeros((1, height, width), np.float32)

@@ -113,6 +113,8 @@ _TEXT = re.compile(
 _SVG_OPEN = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="{}">'
 _SVG_NS = "http://www.w3.org/2000/svg"
 _SHAPES = frozenset(f"{{{_SVG_NS}}}{t}" for t in ("path", "circle", "ellipse", "rect", "polygon", "polyline", "line"))
+_NOT_DRAWN = frozenset(f"{{{_SVG_NS}}}{t}" for t in ("defs", "clipPath", "mask", "linearGradient", "radialGradient",
+                                                     "pattern"))
 # An element is outline ink when its paint is at least this dark (relative luminance, 0-1) and mostly opaque.
 _DARK_LUMINANCE = 0.12
 _MIN_OPACITY = 0.5
@@ -225,9 +227,9 @@ def split_outlines(svg: str) -> tuple[str, str, int]:
     """
     line_root, flat_root = ET.fromstring(svg), ET.fromstring(svg)
     count = 0
-    for line_el, flat_el, paint in zip(_shapes(line_root), _shapes(flat_root), _paints(ET.fromstring(svg)),
-                                       strict=True):
-        fill, stroke, opacity = paint
+    # Paint is read off the line copy before it is changed; the flat copy's shapes are the same, in the same order.
+    flat_shapes = [shape for shape, *_ in _drawn(flat_root)]
+    for (line_el, fill, stroke, opacity), flat_el in zip(_drawn(line_root), flat_shapes, strict=True):
         ink = {k: v is not None and _luminance(v) is not None and _luminance(v) <= _DARK_LUMINANCE
                and opacity[k] >= _MIN_OPACITY for k, v in (("fill", fill), ("stroke", stroke))}
         count += any(ink.values())
@@ -249,29 +251,14 @@ def _set_paint(el: ET.Element, key: str, value: str) -> None:
         el.set("style", ";".join(kept))
 
 
-def _shapes(root: ET.Element):
-    """Drawn shapes in document order, outside <defs>, <clipPath>, <mask> and gradients."""
-    skip = {f"{{{_SVG_NS}}}{t}" for t in ("defs", "clipPath", "mask", "linearGradient", "radialGradient", "pattern")}
-
-    def walk(el):
-        for child in el:
-            if child.tag in skip:
-                continue
-            if child.tag in _SHAPES:
-                yield child
-            yield from walk(child)
-
-    return list(walk(root))
-
-
-def _paints(root: ET.Element):
-    """(fill, stroke, {"fill": opacity, "stroke": opacity}) per shape of :func:`_shapes`, with inheritance."""
+def _drawn(root: ET.Element) -> list[tuple[ET.Element, str | None, str | None, dict[str, float]]]:
+    """(shape, fill, stroke, {"fill": opacity, "stroke": opacity}) per drawn shape in document order, outside
+    <defs>, <clipPath>, <mask>, gradients and patterns; paint and opacity inherited from enclosing groups."""
     out = []
-    skip = {f"{{{_SVG_NS}}}{t}" for t in ("defs", "clipPath", "mask", "linearGradient", "radialGradient", "pattern")}
 
     def walk(el, fill, stroke, opacity, fill_op, stroke_op):
         for child in el:
-            if child.tag in skip:
+            if child.tag in _NOT_DRAWN:
                 continue
             style = {k.strip(): v.strip() for k, _, v in (kv.partition(":") for kv in child.get("style", "").split(";"))
                      if v}
@@ -284,12 +271,12 @@ def _paints(root: ET.Element):
             c_op = opacity * _number(get("opacity", "1"))
             c_fop, c_sop = fill_op * _number(get("fill-opacity", "1")), stroke_op * _number(get("stroke-opacity", "1"))
             if child.tag in _SHAPES:
-                out.append((c_fill, c_stroke if c_stroke != "none" else None,
+                out.append((child, None if c_fill == "none" else c_fill, None if c_stroke == "none" else c_stroke,
                             {"fill": c_op * c_fop, "stroke": c_op * c_sop}))
             walk(child, c_fill, c_stroke, c_op, c_fop, c_sop)
 
     walk(root, "#000", None, 1.0, 1.0, 1.0)  # SVG's initial paint: black fill, no stroke
-    return [(None if f == "none" else f, s, o) for f, s, o in out]
+    return out
 
 
 def _number(text: str) -> float:
