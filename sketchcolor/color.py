@@ -238,7 +238,7 @@ def rgb_u8_to_lab_np(rgb_u8: np.ndarray) -> np.ndarray:
     """uint8 RGB picture ``(H, W, 3)`` -> float32 Lab ``(H, W, 3)`` (for data loaders, hints and baselines)."""
     if not isinstance(rgb_u8, np.ndarray) or rgb_u8.ndim != 3 or rgb_u8.shape[-1] != 3 or rgb_u8.dtype != np.uint8:
         raise ValueError(f"rgb_u8 must be a uint8 array of shape (H, W, 3), got {_describe_array(rgb_u8)}")
-    rgb = torch.from_numpy(np.ascontiguousarray(rgb_u8)).permute(2, 0, 1).to(torch.float32) / 255.0
+    rgb = torch.from_numpy(np.require(rgb_u8, requirements=["C", "W"])).permute(2, 0, 1).to(torch.float32) / 255.0
     return rgb_to_lab(rgb).permute(1, 2, 0).numpy()
 
 

@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -194,6 +194,9 @@ class ColorizeResult:
     page: bool (H, W), the white page that no color reached (with the line pixels beside it); None when nothing
         was told apart.
     labels: int32 (H, W), the regions the flats follow (0 on lines and edges); None for Levin et al.
+    reference: what a reference did (``colorize(..., reference=...)``), else None: ``{"regime": "match" or
+        "global", "score": the alignment's score (None when not aligned), "matched": regions that took a
+        segment's color, "regions": regions that could}``.
     """
 
     image: Image.Image
@@ -207,6 +210,7 @@ class ColorizeResult:
     shading: Image.Image | None = None
     page: np.ndarray | None = None
     labels: np.ndarray | None = None
+    reference: dict[str, Any] | None = None
 
     def save_layers(self, path: str | os.PathLike, *, by_color: bool = False) -> Path:
         """Write the layers an artist keeps working on as OpenRaster (``.ora``) or Photoshop (``.psd``), chosen by
@@ -593,9 +597,12 @@ class Colorizer:
 
     @torch.inference_mode()
     def _net_small(self, gray_full: np.ndarray, lab_l_full: torch.Tensor | None, hint_list: list[Hint], mode: str,
-                   temperature: float, gap_closing: float, want_logits: bool = False, want_cells: bool = False):
+                   temperature: float, gap_closing: float, want_logits: bool = False, want_cells: bool = False,
+                   color_hist: np.ndarray | None = None):
         """Run the nets at working size. Returns a dict of small-resolution arrays (unpadded); ``want_cells`` adds
-        "cells", the color distribution (Q, ch, cw) of every logits cell whose centre lies in the picture."""
+        "cells", the color distribution (Q, ch, cw) of every logits cell whose centre lies in the picture.
+        color_hist (Q,): a reference's colors over the bins; the pooled regions' colors follow it
+        (:func:`~sketchcolor.transfer.global_weights`)."""
         from sketchcolor.regions import propagate_values, split_page_at_hints
 
         self._require_color_net()
@@ -649,8 +656,8 @@ class Colorizer:
         ab_small = C.norm_to_ab(ab_norm[0].float())
         if self.config.decode(mode) != "pixel":
             ab_small = self._pooled_region_ab(heads.logits[0], labels, (fill_mask > 0) | per_pixel, ab_small,
-                                              temperature,
-                                              l_small=l_small, decode=self.config.decode(mode))
+                                              temperature, l_small=l_small, decode=self.config.decode(mode),
+                                              color_hist=color_hist)
         out = {"l_small": l_small, "ab_small": ab_small}
         if mode == "sketch":
             out["clear"] = clear
@@ -680,7 +687,7 @@ class Colorizer:
 
     def _pooled_region_ab(self, logits: torch.Tensor, labels: np.ndarray, fill_mask: np.ndarray,
                           ab_small: torch.Tensor, temperature: float, *, l_small: torch.Tensor | None = None,
-                          decode: str = "mean") -> torch.Tensor:
+                          decode: str = "mean", color_hist: np.ndarray | None = None) -> torch.Tensor:
         """One color per region without hints, decoded from the region's pooled color distribution.
 
         Decoding each pixel on its own lets neighbours of one flat region pick different modes (speckle) and
@@ -689,7 +696,8 @@ class Colorizer:
         logits (Q, h/s, w/s) are pooled at their own resolution, each cell counted for the region at its centre;
         regions that hold no cell centre, hinted regions and label 0 keep the per-pixel color. ``decode``: "mean"
         (annealed mean), "risk" (least expected ΔE2000 at the region's mean L of ``l_small`` (h, w)) or "mode"
-        (:meth:`_mode_ab`).
+        (:meth:`_mode_ab`). color_hist (Q,): a reference's colors, reweighting every pooled distribution
+        (:func:`~sketchcolor.transfer.global_weights`) before it is decoded.
         labels (h, w) int; fill_mask (h, w) 1 where a hint filled the region; ab_small (2, h, w) Lab units.
         """
         stride = self.color.logits_stride
@@ -708,6 +716,11 @@ class Colorizer:
         sums = torch.zeros(count, probs.shape[1]).index_add_(0, cell_labels, probs)
         has_cells = torch.bincount(cell_labels, minlength=count) > 0
         has_cells[0] = False
+        if color_hist is not None and has_cells.any():
+            from sketchcolor.transfer import global_weights
+
+            weights = global_weights(color_hist, sums[has_cells].sum(0).double().numpy())
+            sums = sums * torch.from_numpy(weights).float()[None]
         bins = self.color.bins.cpu().float()
         if decode == "risk":
             # Minimum expected ΔE2000 (a Bayes decision for the metric) at the region's mean L, over the pooled
@@ -779,6 +792,61 @@ class Colorizer:
         entry[hinted] = nearest_entries(region_lab[:, hinted].T, entries_lab)
         return entry
 
+    def _align_reference(self, reference: Any, reference_mode: str, labels: np.ndarray, paper: np.ndarray,
+                         gray: np.ndarray, radius: float) -> tuple[Any, dict[str, Any], np.ndarray, np.ndarray, int]:
+        """``(alignment, info, labels, paper, opened)``: the drawing (its silhouette off the ``paper`` and the edges of
+        ``gray`` (H, W) uint8, its lines or the grayscale picture) aligned with the reference
+        (:func:`~sketchcolor.transfer.align`), None when the regime is global ("global", or "auto" and the
+        alignment does not explain the drawing); ``info`` starts :attr:`ColorizeResult.reference`.
+
+        With an alignment, line art's open shapes (trapped-ball pockets of the page within ``radius``-sized gaps)
+        that land mostly on the reference's drawing, not its page, become regions: the reference shows them
+        filled; with a close alignment, so does any wide part of the page that lands on the reference's drawing
+        (:func:`~sketchcolor.transfer.page_on_reference`). Regions numbered from ``opened`` on came from the page:
+        one the match leaves without a color goes back to it."""
+        from sketchcolor.regions import page_pockets, take_pockets
+        from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, POCKET_SHARE, align, line_edges,
+                                          page_on_reference, reference_share)
+
+        info: dict[str, Any] = {"regime": "global", "score": None, "matched": 0, "regions": 0}
+        opened = int(labels.max()) + 1
+        if reference_mode == "global" or not (~paper).any():
+            return None, info, labels, paper, opened
+        alignment = align(~paper, line_edges(gray), reference)
+        info.update(score=round(alignment.score, 3), mirror=alignment.mirror, angle=round(alignment.angle, 1))
+        if reference_mode == "auto" and alignment.score < MATCH_MIN_SCORE:
+            return None, info, labels, paper, opened
+        info["regime"] = "match"
+        if paper.any() and radius > 0:
+            pockets = np.where(paper, page_pockets(labels, paper, radius), 0)
+            filled = np.flatnonzero(reference_share(pockets, alignment, reference) >= POCKET_SHARE)
+            labels, paper = take_pockets(labels, paper, pockets, filled[filled > 0])
+        if paper.any() and alignment.score >= PAGE_FILL_SCORE:
+            # Shapes the drawing leaves open (a strap open at its end) where the reference has color.
+            shapes, count = ndimage.label(page_on_reference(paper, alignment, reference))
+            if count:
+                labels = np.where(shapes > 0, shapes + labels.max(), labels).astype(labels.dtype)
+                paper = paper & (shapes == 0)
+        return alignment, info, labels, paper, opened
+
+    def _match_reference(self, reference: Any, alignment: Any, info: dict[str, Any], labels: np.ndarray,
+                         regions: np.ndarray, region_l: np.ndarray, sketch: bool, small: dict) -> np.ndarray:
+        """(R,) int64: the reference segment each of the ``regions`` ((R,) bool over the label numbers of
+        ``labels`` (H, W)) takes under ``alignment`` (:func:`~sketchcolor.transfer.match_regions`; region_l (R,)
+        their L), 0 for none (a region whose best match costs too much); counts go into ``info``."""
+        from sketchcolor.transfer import MATCH_MAX_COST, match_regions
+
+        segment = np.zeros(regions.shape[0], np.int64)
+        info["regions"] = int(regions.sum())
+        if alignment is None or not regions.any():
+            return segment
+        probs = self._region_distributions(small["cells"], small["l_small"].shape, labels)
+        segment, cost = match_regions(labels, regions, region_l, alignment, reference, sketch=sketch, probs=probs,
+                                      bins=self.color.bins.cpu().double().numpy())
+        segment[~(cost <= MATCH_MAX_COST) | ~regions] = 0
+        info["matched"] = int((segment > 0).sum())
+        return segment
+
     # ------------------------------------------------------------------ public API
     @torch.inference_mode()
     def colorize(
@@ -793,6 +861,8 @@ class Colorizer:
         shading: bool | None = None,
         gap_closing: float | None = None,
         palette: Sequence[str | Sequence[int]] | np.ndarray | None = None,
+        reference: Any = None,
+        reference_mode: str = "auto",
     ) -> ColorizeResult:
         """Color ``image`` (PIL image, path, bytes or numpy array; any size), following ``hints``.
 
@@ -814,19 +884,33 @@ class Colorizer:
         line art's picture is the flats with the lines multiplied back (with ``shading``, the entry's hue and the
         estimate's shading around the entry's L); a grayscale picture keeps its own L with the entries' ab. The
         page stays white (with the config's ``white_page``, the default), so white need not be in the palette.
+        reference: a colored picture (any form ``image`` takes, or a :class:`~sketchcolor.transfer.Reference`
+        read once for many calls) whose colors to follow (method "net" only; not
+        with a palette). reference_mode: "match" takes each region's color from the reference segment matched to
+        it (a colored drawing of the same subject: another pose, page or frame); "global" lets the reference's
+        color distribution reweight the net's (any colored picture: its mood); "auto" (default) matches when
+        the reference aligns with the drawing, else goes global, and unmatched regions follow the reference
+        globally too (:mod:`sketchcolor.transfer`). Hints win over the reference. ``result.reference`` says what
+        happened.
+
+        Raises:
+            ImageError: a bad picture or reference (not an image, too large, a reference under 8 pixels on a
+                side); HintError: bad hints or palette; ConfigError: bad options.
         """
         start = time.perf_counter()
         self._check_args(mode, method, temperature)
         palette_u8 = None if palette is None else parse_palette(palette)
         if palette_u8 is not None and method != "net":
             raise ConfigError(f"a palette works with method 'net', not {method!r}")
+        ref = self._check_reference(reference, reference_mode, method, palette_u8)
         gap = self._check_options(cleanup, shading, gap_closing)
         page = self._prepare(image, hints, mode)
         if palette_u8 is not None:
             page.hints = snap_hints(page.hints, palette_u8)  # the nets and the hint fill see palette colors only
         if method == "net":
             result = self._colorize_net(page, self._temperature(temperature, page.mode), cleanup,
-                                        self.config.shading if shading is None else bool(shading), gap, palette_u8)[0]
+                                        self.config.shading if shading is None else bool(shading), gap, palette_u8,
+                                        reference=ref, reference_mode=reference_mode)[0]
         else:
             result = self._colorize_classical(page, method)
         result.seconds = time.perf_counter() - start
@@ -878,6 +962,61 @@ class Colorizer:
             result.seconds = seconds
         return results
 
+    def colorize_sequence(
+        self,
+        images: Sequence[Any],
+        hints: Sequence[Sequence[Hint | str | dict] | None] | None = None,
+        mode: str = "auto",
+        *,
+        reference: Any = None,
+        consistent: bool = True,
+        **options: Any,
+    ) -> "Iterator[ColorizeResult]":
+        """Color a sequence of drawings (pages of a chapter, frames of an animation), one result per picture, in
+        order, each yielded as soon as it is made.
+
+        consistent: each picture after the first follows the previous one's colors as a reference (its flats,
+        ``reference_mode="auto"``: matched where the drawings align, its colors' mood elsewhere), so a character
+        keeps its colors page after page; False colors each picture on its own. reference: the first picture's
+        reference (then every picture's, without ``consistent``). hints: one list per picture (None: none).
+        options: :meth:`colorize`'s keyword arguments (not ``palette``, ``reference_mode``).
+
+        Raises:
+            ConfigError: hints not one list per picture, or a bad option (checked before the first picture).
+        """
+        if hints is not None and len(hints) != len(images):
+            raise ConfigError(f"hints must be one list per picture: {len(images)} pictures, {len(hints)} lists")
+        for name in ("palette", "reference_mode"):
+            if name in options:
+                raise ConfigError(f"colorize_sequence takes no {name!r}: the sequence's references set the colors")
+        return self._sequence(images, hints, mode, reference, bool(consistent), options)
+
+    def _sequence(self, images: Sequence[Any], hints: Any, mode: str, reference: Any, consistent: bool,
+                  options: dict[str, Any]) -> "Iterator[ColorizeResult]":
+        previous = reference
+        for index, image in enumerate(images):
+            result = self.colorize(image, None if hints is None else hints[index], mode, reference=previous,
+                                   **options)
+            if consistent:
+                previous = result.flat
+            yield result
+
+    def _check_reference(self, reference: Any, reference_mode: str, method: str,
+                         palette_u8: np.ndarray | None) -> Any:
+        """The call's reference read (:func:`~sketchcolor.transfer.load_reference`), or None; refuses a bad
+        reference mode, a reference with a method other than "net", or with a palette."""
+        from sketchcolor.transfer import Reference, check_reference_mode, load_reference
+
+        check_reference_mode(reference_mode)
+        if reference is None:
+            return None
+        if method != "net":
+            raise ConfigError(f"a reference works with method 'net', not {method!r}")
+        if palette_u8 is not None:
+            raise ConfigError("a reference and a palette do not combine: the palette fixes the colors to choose "
+                              "from; give one of them")
+        return reference if isinstance(reference, Reference) else load_reference(reference, max_pixels=self.max_pixels)
+
     def _check_options(self, cleanup: Any, shading: Any, gap_closing: Any) -> float:
         """Refuse a bad ``cleanup``, ``shading`` or ``gap_closing`` (ConfigError); returns the call's gap closing."""
         for name, flag in (("cleanup", cleanup), ("shading", shading)):
@@ -912,22 +1051,24 @@ class Colorizer:
 
     def _colorize_net(self, page: "_Prepared", temperature: float, cleanup: bool, shading: bool,
                       gap_closing: float, palette: np.ndarray | None = None, variations: int = 1,
-                      seed: int = 0) -> list[ColorizeResult]:
+                      seed: int = 0, reference: Any = None, reference_mode: str = "auto") -> list[ColorizeResult]:
         """The pipeline's steps in order; each rule's setting is in :class:`PipelineConfig`, its measurement in the
         model card. ``palette`` (K, 3) uint8: the palette lock (:meth:`colorize`). Returns ``variations`` results
-        (:meth:`colorize_variations`)."""
+        (:meth:`colorize_variations`). reference: a :class:`~sketchcolor.transfer.Reference` to follow."""
         from sketchcolor.regions import nearest_region_index
 
         gray_full, hint_list, mode, cfg = page.gray, page.hints, page.mode, self.config
         sketch = mode == "sketch"
         if sketch and not shading and cfg.carry_lines:
-            return self._colorize_flat_sketch(page, temperature, gap_closing, palette, variations, seed)
+            return self._colorize_flat_sketch(page, temperature, gap_closing, palette, variations, seed, reference,
+                                              reference_mode)
         height, width = gray_full.shape
         # 1. Lightness: line art's from the inversion net; a grayscale picture keeps its own L, exactly.
         lab_l_full = None if sketch else self._l_full(page.rgb)
         # 2. The nets at working size: the estimate, and color for the regions without hints.
         small = self._net_small(gray_full, lab_l_full, hint_list, mode, temperature, gap_closing,
-                                want_cells=palette is not None or variations > 1)
+                                want_cells=palette is not None or variations > 1 or reference is not None,
+                                color_hist=self._color_hist(reference))
         l_full = self._upsample(small["l_small"].cpu()[None], height, width)[0] if sketch else lab_l_full
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         # 3. Regions at full resolution: crisp flats, and the page found on the real picture, not a shrunken one; a
@@ -936,6 +1077,10 @@ class Colorizer:
         if sketch:
             labels, paper = _paper_shapes(labels, paper, _hint_points(hint_list, height, width), l_full.numpy(),
                                           gap_closing * max(height, width), cfg)
+        alignment = reference_info = None
+        if reference is not None:
+            alignment, reference_info, labels, paper, opened = self._align_reference(
+                reference, reference_mode, labels, paper, gray_full, gap_closing * max(height, width) if sketch else 0)
         l_detail = l_full  # the lightness before one tone per region: what the shading layer shows
         if sketch and not shading:
             # 4. One tone per region, the estimate's mean over it: its shading at working size is soft and blotchy.
@@ -946,6 +1091,9 @@ class Colorizer:
             l_full, ab_full, hinted_t, labels, paper = self._follow_hint_colors(l_full, ab_full, labels, paper,
                                                                                 hint_list, with_l=sketch)
         paper &= ~hinted_t.numpy()
+        if reference is not None:
+            l_full, ab_full, paper = self._follow_reference(reference, alignment, reference_info, labels, paper,
+                                                            hinted_t.numpy(), l_full, ab_full, sketch, small, opened)
         if cfg.white_page:
             # 6. The paper stays white unless a hint lands on it.
             paper_t = torch.from_numpy(paper)
@@ -963,6 +1111,7 @@ class Colorizer:
             while colorings:
                 results.append(self._flats_and_picture(colorings.pop(0), l_full, l_detail, hinted_t, labels, paper,
                                                        page, cleanup))
+                results[-1].reference = reference_info
             return results
         # 8-9 under a palette lock: one entry per region, the flats exactly its sRGB (the picture: colorize's doc).
         entry_map, region_l = self._palette_map(small, labels, l_full, ab_full, hinted_t.numpy(), hint_list,
@@ -985,6 +1134,39 @@ class Colorizer:
                 l_full = (l_full + flat_l - torch.from_numpy(region_l)).clamp_(0, 100)
             rgb_u8, colors_u8 = self._recombine(l_full, pixel_lab[1:], page.lines if sketch else None)
         return [self._result(page, rgb_u8, colors_u8, flat_u8, l_full, flat_l, l_detail, paper, labels)]
+
+    def _color_hist(self, reference: Any) -> np.ndarray | None:
+        """The reference's colors over the color net's bins (:func:`~sketchcolor.transfer.reference_histogram`)."""
+        if reference is None:
+            return None
+        from sketchcolor.transfer import reference_histogram
+
+        return reference_histogram(reference, self.color.bins.cpu().double().numpy())
+
+    def _follow_reference(self, reference: Any, alignment: Any, info: dict[str, Any], labels: np.ndarray,
+                          paper: np.ndarray, hinted: np.ndarray, l_full: torch.Tensor, ab_full: torch.Tensor,
+                          sketch: bool, small: dict, opened: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """:meth:`_colorize_net`'s step 5b: regions matched to a reference segment take its ab (line art: its L
+        too, the estimate's shading kept around it); hinted regions and the page take none, and regions from
+        ``opened`` on (taken from the page) that none matched go back to the ``paper``. Returns ``(l, ab, paper)``."""
+        count = int(labels.max()) + 1
+        flat_labels = labels.ravel()
+        sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
+        region_l = np.bincount(flat_labels, weights=l_full.numpy().ravel(), minlength=count) / sizes
+        regions = ~_regions_holding(flat_labels, hinted | paper, count)
+        regions[0] = False
+        segment = self._match_reference(reference, alignment, info, labels, regions, region_l, sketch, small)
+        matched = segment > 0
+        if matched.any():
+            label_t = torch.from_numpy(labels.astype(np.int64))
+            inside = torch.from_numpy(matched)[label_t]
+            table = torch.from_numpy(reference.colors[segment].astype(np.float32))  # (count, 3)
+            ab_full = torch.where(inside[None], table[:, 1:].T[:, label_t], ab_full)
+            if sketch:
+                shift = torch.from_numpy((reference.colors[segment, 0] - region_l).astype(np.float32))
+                l_full = torch.where(inside, (l_full + shift[label_t]).clamp(0, 100), l_full)
+        reopened = (np.arange(count) >= opened) & ~matched & ~_regions_holding(flat_labels, hinted, count)
+        return l_full, ab_full, paper | reopened[labels]
 
     def _flats_and_picture(self, ab_full: torch.Tensor, l_full: torch.Tensor, l_detail: torch.Tensor,
                            hinted_t: torch.Tensor, labels: np.ndarray, paper: np.ndarray, page: "_Prepared",
@@ -1055,7 +1237,8 @@ class Colorizer:
 
     def _colorize_flat_sketch(self, page: "_Prepared", temperature: float, gap_closing: float,
                               palette: np.ndarray | None = None, variations: int = 1,
-                              seed: int = 0) -> list[ColorizeResult]:
+                              seed: int = 0, reference: Any = None,
+                              reference_mode: str = "auto") -> list[ColorizeResult]:
         """Line art in flat colors, the default: the same steps as :meth:`_colorize_net`, computed once per region
         rather than per pixel (every region takes one color and one tone, so the full-resolution work is labelling
         and indexing, not color conversion). ``palette`` (K, 3) uint8: every region not on the page takes one entry,
@@ -1065,7 +1248,8 @@ class Colorizer:
         gray_full, hint_list, cfg = page.gray, page.hints, self.config
         height, width = gray_full.shape
         small = self._net_small(gray_full, None, hint_list, "sketch", temperature, gap_closing,
-                                want_cells=palette is not None or variations > 1)
+                                want_cells=palette is not None or variations > 1 or reference is not None,
+                                color_hist=self._color_hist(reference))
         l_detail = self._upsample(small["l_small"].cpu()[None], height, width)[0]
         ab_full = self._upsample(small["ab_small"].cpu(), height, width)
         labels, paper = self._regions(gray_full, "sketch", gap_closing)
@@ -1075,6 +1259,10 @@ class Colorizer:
         if index is not None:
             hint_yx = [divmod(int(index[y, x]), width) for y, x in hint_yx]
         labels, paper = _paper_shapes(labels, paper, hint_yx, l_detail.numpy(), gap_closing * max(height, width), cfg)
+        alignment = reference_info = None
+        if reference is not None:
+            alignment, reference_info, labels, paper, opened = self._align_reference(
+                reference, reference_mode, labels, paper, gray_full, gap_closing * max(height, width))
         hint_colors: dict[int, np.ndarray] = {}
         if cfg.hint_fill and hint_list:
             net_lab = torch.cat([l_detail[None], ab_full]).numpy()
@@ -1111,6 +1299,16 @@ class Colorizer:
             region_lab[:, region] = lab  # a hinted region takes its hint's color and L, flat
             hinted[region] = True
         region_paper &= ~hinted
+        if reference is not None:
+            # A reference's matched segments give their regions their color, tone included (the estimate guesses).
+            regions = ~hinted & ~region_paper
+            regions[0] = False
+            segment = self._match_reference(reference, alignment, reference_info, labels, regions, region_lab[0],
+                                            True, small)
+            matched = segment > 0
+            region_lab[:, matched] = reference.colors[segment[matched]].T
+            # Page the reference gave no color goes back to the page.
+            region_paper |= (np.arange(count) >= opened) & ~matched & ~hinted
         if palette is None:
             if cfg.white_page:
                 region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
@@ -1158,6 +1356,7 @@ class Colorizer:
                 shading=Image.fromarray(shading_u8, "L"),
                 page=region_paper[carried],
                 labels=labels,
+                reference=reference_info,
             ))
         return results
 
