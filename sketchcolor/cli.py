@@ -60,6 +60,17 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
                         "only, not with --palette)")
     p.add_argument("--seed", type=int, default=0, help="seed of the --variations draws (the same seed, the same "
                                                        "variations)")
+    p.add_argument("--reference", metavar="FILE",
+                   help="color after this colored picture: a colored drawing of the same subject gives each region "
+                        "its matched region's color; any other picture gives its colors' mood (net only, not with "
+                        "--palette or --variations)")
+    p.add_argument("--reference-mode", choices=("auto", "match", "global"), default="auto",
+                   help="match: take matched regions' colors; global: follow the reference's color distribution; "
+                        "auto (default): match when the reference lines up with the drawing, else global")
+    p.add_argument("--consistent", action="store_true",
+                   help="a batch of pages or frames: each picture after the first follows the previous one's colors, "
+                        "so a character keeps its colors (inputs in name order; net only, not with --palette or "
+                        "--variations)")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint folder (default: the bundled weights)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="working size of the nets (long side)")
@@ -197,6 +208,7 @@ def run_colorize(args: argparse.Namespace) -> int:
     from sketchcolor.models.configs import parse_overrides
     from sketchcolor.palette import read_palette
     from sketchcolor.pipeline import Colorizer
+    from sketchcolor.transfer import load_reference
     from sketchcolor.variations import check_count, check_seed
 
     if args.layers is not None and f".{args.layers.lower()}" not in LAYER_FORMATS:
@@ -213,6 +225,14 @@ def run_colorize(args: argparse.Namespace) -> int:
             raise ConfigError(f"--variations works with --method net, not {args.method}")
         if args.palette is not None:
             raise ConfigError("--variations and --palette do not combine: a palette fixes the colors to choose from")
+    follows = [flag for flag, given in (("--reference", args.reference is not None),
+                                        ("--consistent", args.consistent)) if given]
+    for flag in follows:
+        if args.method != "net":
+            raise ConfigError(f"{flag} works with --method net, not {args.method}")
+        for other, given in (("--palette", args.palette is not None), ("--variations", args.variations is not None)):
+            if given:
+                raise ConfigError(f"{flag} and {other} do not combine: give one way of choosing the colors")
     palette = None if args.palette is None else read_palette(args.palette)
     inputs = expand_inputs(args.inputs, recursive=args.recursive)
     if not inputs:
@@ -244,9 +264,13 @@ def run_colorize(args: argparse.Namespace) -> int:
         colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device, **options)
     else:
         colorizer = Colorizer(device=args.device or "cpu", **options)
+    reference = None
+    if args.reference is not None:
+        reference = load_reference(args.reference, max_pixels=colorizer.max_pixels)  # a bad file stops here
     for note in renames:
         print(f"sketchcolor: info: {note}", file=sys.stderr)
     failures = 0
+    previous = None  # --consistent: the last colored picture's flats
     jobs = list(zip(inputs, pictures, layered))
     for src, dsts, layers_dsts in tqdm(jobs, desc="colorize", unit="img", disable=len(inputs) < 2):
         dst = dsts[0]
@@ -254,7 +278,11 @@ def run_colorize(args: argparse.Namespace) -> int:
             options = {"temperature": args.temperature, "cleanup": args.cleanup, "method": args.method,
                        "shading": True if args.shading else None}
             if args.variations is None:
-                results = [colorizer.colorize(src, hints=hints, mode=args.mode, palette=palette, **options)]
+                follow = {}
+                if reference is not None or previous is not None:
+                    follow = {"reference": previous if previous is not None else reference,
+                              "reference_mode": "auto" if previous is not None else args.reference_mode}
+                results = [colorizer.colorize(src, hints=hints, mode=args.mode, palette=palette, **options, **follow)]
             else:
                 results = colorizer.colorize_variations(src, variations, hints=hints, mode=args.mode, seed=args.seed,
                                                         **options)
@@ -263,6 +291,8 @@ def run_colorize(args: argparse.Namespace) -> int:
                 if layers_dst is not None:
                     result.save_layers(layers_dst, by_color=args.flats_by_color)
             result = results[0]
+            if args.consistent:
+                previous = result.flat  # a failed picture leaves the last good one to follow
         except (SketchcolorError, OSError) as exc:
             # One bad file must not cost the rest of the batch.
             failures += 1

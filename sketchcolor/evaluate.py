@@ -70,6 +70,18 @@ MODEL_METHODS = ("net", "net+cleanup")
 AUTO_METHOD = "net (auto)"
 # The model locked to the target's own dominant colors (EVALUATION.md, "Reference, palette and variations").
 PALETTE_METHOD = "net+palette"
+# The model following a reference: the target itself mirrored, turned and rescaled (the same drawing in another
+# pose, matched), and the target's own pixels shuffled (only its colors' distribution: the global regime).
+REFERENCE_METHODS = ("net+reference", "net+reference-global")
+# The warp of the posed reference: mirrored, turned up to this many degrees, rescaled within this range.
+REFERENCE_MAX_DEGREES = 15.0
+REFERENCE_SCALES = (0.85, 1.15)
+# The sequence measurement: frames at most, and each frame's warp of the drawing (degrees, scale, shift as a share
+# of the side).
+SEQUENCE_MAX_FRAMES = 16
+SEQUENCE_DEGREES, SEQUENCE_SCALES, SEQUENCE_SHIFT = 5.0, (0.95, 1.05), 0.03
+# A segment counts in the sequence measurement when it keeps this many pixels in both frames (eroded by one).
+SEQUENCE_MIN_PIXELS = 12
 # The model's K automatic colorings, scored by the best of them: variations_method(K).
 VARIATIONS_PREFIX = "net best-of-"
 # Iterations of the target palette's k-means at most (it settles in a handful on flat cartoons).
@@ -100,7 +112,9 @@ class EvalConfig:
     ``mode="auto"`` (what users get by default) as the method ``net (auto)``; palette_k: also run the model locked
     to each target's ``palette_k`` dominant colors as the method ``net+palette`` (None: not run); variations: also
     run the model's ``variations`` automatic colorings, scored by the best of them, as the method
-    ``net best-of-K`` (None: not run).
+    ``net best-of-K`` (None: not run); reference: also run the model with each target as its own reference, posed
+    (``net+reference``) and shuffled (``net+reference-global``); sequence: also color each line art as a sequence
+    of ``sequence`` small warps of it, with and without ``consistent`` (:func:`sequence_agreement`; None: not run).
     """
 
     data: Path
@@ -121,6 +135,8 @@ class EvalConfig:
     methods: tuple[str, ...] | None = None
     palette_k: int | None = None
     variations: int | None = None
+    reference: bool = False
+    sequence: int | None = None
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -156,10 +172,14 @@ class EvalConfig:
                 raise ConfigError(f"variations: {err}") from None
         if self.methods is not None:
             self.methods = tuple(self.methods)
-            known = sorted({m for task in TASKS for m in methods_for(task, True, True, True, self.variations)})
+            known = sorted({m for task in TASKS for m in methods_for(task, True, True, True, self.variations, True)})
             unknown = [m for m in self.methods if m not in known]
             if unknown or not self.methods:
                 raise ConfigError(f"unknown method(s) {unknown or '(none given)'}; allowed: {', '.join(known)}")
+        if self.sequence is not None and (isinstance(self.sequence, bool) or not isinstance(self.sequence, int)
+                                          or not 2 <= self.sequence <= SEQUENCE_MAX_FRAMES):
+            raise ConfigError(f"sequence must be a whole number of frames from 2 to {SEQUENCE_MAX_FRAMES}, "
+                              f"got {self.sequence!r}")
         if self.contact_hints is not None and self.contact_hints not in self.hints:
             raise ConfigError(f"contact_hints {self.contact_hints} is not among the hint counts {list(self.hints)}")
 
@@ -349,11 +369,104 @@ def variations_method(k: int) -> str:
 
 
 def methods_for(task: str, with_model: bool, auto_mode: bool = False, palette: bool = False,
-                variations: int | None = None) -> tuple[str, ...]:
+                variations: int | None = None, reference: bool = False) -> tuple[str, ...]:
     """The method names evaluated on ``task``."""
     model = MODEL_METHODS + ((AUTO_METHOD,) if auto_mode else ()) + ((PALETTE_METHOD,) if palette else ())
     model += (variations_method(variations),) if variations is not None else ()
+    model += REFERENCE_METHODS if reference else ()
     return BASELINES[task] + (model if with_model else ())
+
+
+def reference_seed(picture_id: str, seed: int = 0) -> int:
+    """A 64-bit seed for a target's reference warp and shuffle (SHA-256 of the id and the run seed)."""
+    digest = hashlib.sha256(f"sketchcolor-eval-reference:{seed}:{picture_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def posed_reference(color_u8: np.ndarray, seed: int) -> np.ndarray:
+    """The target in another pose, (S, S, 3) uint8 on white: mirrored left to right, turned by a seeded angle
+    within ±:data:`REFERENCE_MAX_DEGREES` and rescaled by a seeded factor in :data:`REFERENCE_SCALES` about the
+    page's centre (bicubic)."""
+    rng = np.random.default_rng(seed)
+    angle = float(rng.uniform(-REFERENCE_MAX_DEGREES, REFERENCE_MAX_DEGREES))
+    scale = float(rng.uniform(*REFERENCE_SCALES))
+    picture = Image.fromarray(np.ascontiguousarray(color_u8[:, ::-1]), "RGB")
+    size = picture.size
+    scaled = picture.resize((max(1, round(size[0] * scale)), max(1, round(size[1] * scale))), Image.BICUBIC)
+    page = Image.new("RGB", size, (255, 255, 255))
+    page.paste(scaled, ((size[0] - scaled.size[0]) // 2, (size[1] - scaled.size[1]) // 2))
+    return np.asarray(page.rotate(angle, Image.BICUBIC, fillcolor=(255, 255, 255)))
+
+
+def shuffled_reference(color_u8: np.ndarray, seed: int) -> np.ndarray:
+    """The target's foreground pixels in a seeded random order on its page (its colors' distribution kept, no
+    shape left): a reference only the global regime can use."""
+    out = color_u8.copy()
+    foreground = metrics.foreground_mask(color_u8)
+    pixels = out[foreground]
+    out[foreground] = pixels[np.random.default_rng(seed).permutation(len(pixels))]
+    return out
+
+
+def frame_warp(size: int, seed: int) -> tuple[float, ...]:
+    """A seeded small warp of an (S, S) page as :meth:`PIL.Image.Image.transform`'s AFFINE data (output pixel to
+    input pixel): turned within ±:data:`SEQUENCE_DEGREES`, scaled within :data:`SEQUENCE_SCALES` about the centre
+    and shifted by up to :data:`SEQUENCE_SHIFT` of the side."""
+    rng = np.random.default_rng(seed)
+    theta = np.deg2rad(rng.uniform(-SEQUENCE_DEGREES, SEQUENCE_DEGREES))
+    scale = rng.uniform(*SEQUENCE_SCALES)
+    shift = rng.uniform(-SEQUENCE_SHIFT, SEQUENCE_SHIFT, 2) * size
+    centre = (size - 1) / 2
+    # input = centre + R(-θ) (output - centre - shift) / scale
+    c, s = np.cos(theta) / scale, np.sin(theta) / scale
+    ox, oy = centre + shift[0], centre + shift[1]
+    return (c, s, centre - c * ox - s * oy, -s, c, centre + s * ox - c * oy)
+
+
+def sequence_agreement(colorizer: Any, picture: Picture, frames: int, seed: int,
+                       consistent: bool) -> tuple[float, int]:
+    """``(mean ΔE2000, pairs)``: the line art colored as a sequence of ``frames`` drawings (the first as it is,
+    each other under its own :func:`frame_warp`) by :meth:`~sketchcolor.pipeline.Colorizer.colorize_sequence`
+    with ``consistent``; each segment of the drawing (its regions off the page, warped with its frame) read in
+    every frame's flats (the median color of its pixels, one pixel in from its edge), and ΔE2000 taken between
+    its colors on consecutive frames. ``pairs``: the (segment, frame pair) counted, those with at least
+    :data:`SEQUENCE_MIN_PIXELS` pixels in both frames; the mean is NaN without any."""
+    from skimage.color import deltaE_ciede2000
+
+    from sketchcolor.regions import segment_line_art
+
+    size = picture.line_u8.shape[0]
+    segmentation = segment_line_art(picture.line_u8, gap_radius=colorizer.gap_closing * size)
+    base = np.where(segmentation.page, 0, segmentation.labels).astype(np.int32)
+    warps = [None] + [frame_warp(size, reference_seed(f"{picture.id}#frame{t}", seed)) for t in range(1, frames)]
+    drawings, labels = [], []
+    for warp in warps:
+        line = Image.fromarray(picture.line_u8)
+        plane = Image.fromarray(base)
+        if warp is not None:
+            line = line.transform(line.size, Image.AFFINE, warp, Image.BICUBIC, fillcolor=255)
+            plane = plane.transform(plane.size, Image.AFFINE, warp, Image.NEAREST, fillcolor=0)
+        drawings.append(line)
+        warped = np.asarray(plane)
+        # One pixel in from every segment's edge: its border's pixels belong to the lines in the flats.
+        labels.append(np.where((ndimage.minimum_filter(warped, 3) == warped)
+                               & (ndimage.maximum_filter(warped, 3) == warped), warped, 0))
+    results = list(colorizer.colorize_sequence(drawings, mode="sketch", consistent=consistent))
+    count = int(base.max()) + 1
+    colors = []
+    for result, label in zip(results, labels):
+        flat = rgb2lab(np.asarray(result.flat.convert("RGB")))
+        sizes = np.bincount(label.ravel(), minlength=count)
+        lab = np.full((count, 3), np.nan)
+        for region in np.flatnonzero(sizes >= SEQUENCE_MIN_PIXELS):
+            if region:
+                lab[region] = np.median(flat[label == region], axis=0)
+        colors.append(lab)
+    distances = []
+    for before, after in zip(colors, colors[1:]):
+        both = ~np.isnan(before[:, 0]) & ~np.isnan(after[:, 0])
+        distances += list(deltaE_ciede2000(before[both], after[both]))
+    return (float(np.mean(distances)) if distances else math.nan), len(distances)
 
 
 def variations_seed(picture_id: str, seed: int = 0) -> int:
@@ -422,12 +535,13 @@ def palette_exact_counts(flat_u8: np.ndarray, page: np.ndarray | None, palette_u
 
 
 def run_method(method: str, task: str, picture: Picture, hints: list[Any], colorizer: Any = None,
-               palette: np.ndarray | None = None,
-               seed: int = 0) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+               palette: np.ndarray | None = None, seed: int = 0,
+               run_seed: int = 0) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """Run one method; returns (rgb_u8 (S, S, 3), L estimate (S, S) float CIE L or None, extra numbers for the
     record: ``net+palette``'s palette and exact-color counts, ``net best-of-K``'s picked variation and every
     variation's ΔE2000, else none). ``palette`` (K, 3) uint8: the palette of ``net+palette``; seed: the
-    variations' seed of ``net best-of-K``."""
+    variations' seed of ``net best-of-K``; run_seed: the run's seed, mixed into the references' warps and shuffles
+    (:func:`reference_seed`)."""
     if method == "identity":
         return baselines.identity(picture.task_input(task)), None, {}
     if method == "regionfill":
@@ -448,6 +562,18 @@ def run_method(method: str, task: str, picture: Picture, hints: list[Any], color
         # The pipeline's l_estimate layer stores CIE L scaled by 2.55 into 0-255.
         l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
         return np.asarray(result.image.convert("RGB")), l_estimate, extra
+    if method in REFERENCE_METHODS:
+        mode = "sketch" if task in SKETCH_TASKS else task
+        ref_seed = reference_seed(picture.id, run_seed)
+        posed = method == "net+reference"
+        reference = (posed_reference if posed else shuffled_reference)(picture.color_u8, ref_seed)
+        result = colorizer.colorize(Image.fromarray(picture.task_input(task)), hints=hints, mode=mode,
+                                    reference=reference, reference_mode="auto" if posed else "global")
+        info = result.reference or {}
+        extra = {"reference_regime": info.get("regime"), "reference_score": info.get("score"),
+                 "reference_matched": info.get("matched"), "reference_regions": info.get("regions")}
+        l_estimate = np.asarray(result.l_estimate, dtype=np.float64) / 2.55
+        return np.asarray(result.image.convert("RGB")), l_estimate, extra
     if method.startswith(VARIATIONS_PREFIX) and method[len(VARIATIONS_PREFIX):].isdigit():
         mode = "sketch" if task in SKETCH_TASKS else task
         results = colorizer.colorize_variations(Image.fromarray(picture.task_input(task)),
@@ -461,7 +587,7 @@ def run_method(method: str, task: str, picture: Picture, hints: list[Any], color
         l_estimate = np.asarray(results[best].l_estimate, dtype=np.float64) / 2.55
         return pictures[best], l_estimate, {"variation": best, "variations_de2000": scores}
     allowed = ", ".join(("identity", "regionfill", "levin", *MODEL_METHODS, AUTO_METHOD, PALETTE_METHOD,
-                         f"{VARIATIONS_PREFIX}K"))
+                         f"{VARIATIONS_PREFIX}K", *REFERENCE_METHODS))
     raise ConfigError(f"unknown method {method!r}; allowed: {allowed}")
 
 
@@ -641,6 +767,40 @@ def markdown_report(results: dict[str, Any]) -> str:
             drawn = sum(v > 0 for v in picks) / len(picks) if picks else math.nan
             lines.append(f"| {task} | {n_hints} | {_fmt(single, 2)} | {_fmt(best, 2)} | {_fmt(ratio, 3)} | "
                          f"{_fmt(drawn, 2)} |")
+    reference_rows = _rows_with(results["summary"], REFERENCE_METHODS[0]) + [
+        row for row in _rows_with(results["summary"], REFERENCE_METHODS[1])
+        if REFERENCE_METHODS[0] not in row[2]]
+    if reference_rows:
+        lines += ["", "Reference: `net+reference` takes each target itself as the reference, mirrored, turned within "
+                  f"±{REFERENCE_MAX_DEGREES:g}° and rescaled by {REFERENCE_SCALES[0]}–{REFERENCE_SCALES[1]} "
+                  "(seeded; the same drawing in another pose, `reference_mode=\"auto\"`); "
+                  "`net+reference-global` takes the target's pixels shuffled (its colors, no shapes; "
+                  "`reference_mode=\"global\"`). Ratio: ΔE2000 over net's (EVALUATION.md's target for the posed "
+                  "reference on line art without hints: ≤ 0.5); matched: the share of pictures the posed reference "
+                  "was matched on (else followed globally).", "",
+                  "| task | N | ΔE2000 net | ΔE2000 net+reference | ratio | matched | ΔE2000 net+reference-global "
+                  "| ratio |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for task, n_hints, by_method in reference_rows:
+            single = by_method.get("net", {}).get("de2000", math.nan)
+            cells = []
+            for method in REFERENCE_METHODS:
+                value = by_method.get(method, {}).get("de2000", math.nan)
+                ratio = value / single if single and not math.isnan(single) else math.nan
+                cells.append((value, ratio))
+            regimes = [r.get("reference_regime") for r in results["pictures"] if r["method"] == REFERENCE_METHODS[0]
+                       and r["task"] == task and str(r["n_hints"]) == n_hints]
+            matched = sum(v == "match" for v in regimes) / len(regimes) if regimes else math.nan
+            lines.append(f"| {task} | {n_hints} | {_fmt(single, 2)} | {_fmt(cells[0][0], 2)} | {_fmt(cells[0][1], 3)} "
+                         f"| {_fmt(matched, 2)} | {_fmt(cells[1][0], 2)} | {_fmt(cells[1][1], 3)} |")
+    sequence = results.get("sequence")
+    if sequence:
+        lines += ["", f"Sequence: each line art colored as {sequence['frames']} frames (itself, then small seeded "
+                  f"warps: ±{SEQUENCE_DEGREES:g}°, scale {SEQUENCE_SCALES[0]}–{SEQUENCE_SCALES[1]}, shift "
+                  f"±{SEQUENCE_SHIFT:g} of the side; `Colorizer.colorize_sequence`, `--sequence`). Mean ΔE2000 "
+                  "between a segment's flat colors on consecutive frames (EVALUATION.md's target with consistent "
+                  "colors: ≤ 2).", "", "| colored | mean ΔE2000 ↓ | segment pairs |", "|---|---:|---:|",
+                  f"| consistent | {_fmt(sequence['consistent'], 2)} | {sequence['consistent_pairs']} |",
+                  f"| each on its own | {_fmt(sequence['independent'], 2)} | {sequence['independent_pairs']} |"]
     if detection:
         lines += ["", "Mode detection (`mode=\"auto\"`): " + ", ".join(
             f"{task} inputs told as {'sketch' if task in SKETCH_TASKS else task} {row['correct']}/{row['pictures']}"
@@ -769,7 +929,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
             note += f" The checkpoint has no inversion net, so the model was not run on the {task} task."
             with_model = False
         methods[task] = tuple(m for m in methods_for(task, with_model, cfg.auto_mode, cfg.palette_k is not None,
-                                                     cfg.variations)
+                                                     cfg.variations, cfg.reference)
                               if cfg.methods is None or m in cfg.methods)
     log.info("evaluating %d pictures, tasks %s, N %s: %s", len(pictures), cfg.tasks, cfg.hints, note)
 
@@ -783,7 +943,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
     for task in cfg.tasks:
         for method in methods[task]:
             run_method(method, task, pictures[0], [], colorizer, palette_of(pictures[0]),
-                       variations_seed(pictures[0].id, cfg.seed))
+                       variations_seed(pictures[0].id, cfg.seed), cfg.seed)
 
     records: list[dict[str, Any]] = []
     inversion_records: list[dict[str, float]] = []
@@ -805,7 +965,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                 for method in methods[task]:
                     t0 = time.perf_counter()
                     rgb_u8, l_estimate, extra = run_method(method, task, picture, hints, colorizer, palette,
-                                                           variations_seed(picture.id, cfg.seed))
+                                                           variations_seed(picture.id, cfg.seed), cfg.seed)
                     seconds = time.perf_counter() - t0
                     scored = off_lines(rgb_u8, picture) if task == "sketch-real" else (rgb_u8, picture.color_u8)
                     record = {"id": picture.id, "source": picture.source, "task": task, "n_hints": n_hints, "hints_used": len(hints),
@@ -839,6 +999,16 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
                     contact_rows.append((f"{picture.id} {task} N={n_hints}", tiles))
         log.info("picture %d/%d (%s) in %.2f s", number, len(pictures), picture.id, time.perf_counter() - started)
 
+    sequence = None
+    if cfg.sequence is not None and colorizer is not None and colorizer.inversion is not None:
+        sequence = {"frames": cfg.sequence, "pictures": len(pictures)}
+        for consistent in (True, False):
+            scores = [sequence_agreement(colorizer, picture, cfg.sequence, cfg.seed, consistent)
+                      for picture in pictures]
+            key = "consistent" if consistent else "independent"
+            sequence[key] = _mean([v for v, _ in scores])
+            sequence[f"{key}_pairs"] = int(sum(n for _, n in scores))
+        log.info("sequence agreement: %s", sequence)
     inversion = None
     if inversion_records:
         # PSNR-L from the mean squared error over pictures, as in the main table (an exact L gives inf).
@@ -861,6 +1031,7 @@ def run_evaluation(cfg: EvalConfig) -> dict[str, Any]:
         "summary": summarize(records),
         "by_source": summarize_by_source(records),
         "mode_detection": {task: {"correct": int(sum(hits)), "pictures": len(hits)} for task, hits in detected.items()},
+        "sequence": sequence,
         "inversion": inversion,
         "inversion_pictures": inversion_records,
         "pictures": records,
@@ -905,6 +1076,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variations", type=int, default=None, metavar="K",
                         help="also run the model's K automatic colorings, scored by the one nearest the target "
                              "(net best-of-K, an oracle pick; EVALUATION.md's measurement takes K = 4)")
+    parser.add_argument("--reference", action="store_true",
+                        help="also run the model with each target as its own reference: posed (mirrored, turned, "
+                             "rescaled: net+reference) and shuffled (its colors only: net+reference-global)")
+    parser.add_argument("--sequence", type=int, default=None, metavar="FRAMES",
+                        help="also color each line art as FRAMES small warps of it, consistent and not, and report "
+                             "how far a segment's color moves between frames (EVALUATION.md's batch measurement)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     return parser
 
@@ -929,6 +1106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          sample=args.sample, size=args.size, seed=args.seed, device=args.device,
                          contact_count=args.contact_count, pipeline=parse_overrides(args.overrides),
                          auto_mode=args.auto_mode, palette_k=args.palette_k, variations=args.variations,
+                         reference=args.reference, sequence=args.sequence,
                          methods=tuple(_split_list(args.methods, "methods")) if args.methods else None)
         results = run_evaluation(cfg)
     except SketchcolorError as exc:
