@@ -5,6 +5,9 @@ The page is a thin shell over :class:`sketchcolor.pipeline.Colorizer`. Its callb
 :func:`build_demo` wires them to the components and turns every error into a readable one-line message.
 The layered downloads (OpenRaster and Photoshop) are written by :mod:`sketchcolor.layers`.
 
+Under "Colors from…" the artist may give a color reference (a colored picture to follow), a palette (every region
+takes one of its colors) or ask for several variations to choose from; hints apply with all of them.
+
 The picture is painted on in the browser: strokes are kept there as vectors (``{"strokes": [{"color", "size",
 "points"}]}`` in the picture's pixels) and only they travel to the server, never the picture again; the server
 keeps the uploaded picture. One color control drives strokes, points and the suggestions. The page's scripts talk
@@ -20,6 +23,7 @@ import io
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -37,6 +41,7 @@ from sketchcolor.errors import ConfigError, HintError, ImageError, SketchcolorEr
 from sketchcolor.hints import Hint, color_hex, hints_from_layer, parse_color
 from sketchcolor.image_io import IMAGE_EXTENSIONS, load_image, save_image
 from sketchcolor.layers import save_layers
+from sketchcolor.palette import parse_palette
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,14 @@ PALETTE = [
     "#f2a5b8", "#8b5a2b", "#f1c9a5", "#808080", "#ffffff",
 ]
 POINT_HEADERS = ["x", "y", "color"]
+# The variations control's range: colorize_variations takes up to 16, but 8 are plenty to pick from.
+MAX_VARIATIONS = 8
+PALETTE_PLACEHOLDER = "#e03020, #3060c0, #f0c040"
+# colorize_variations draws from the model's own distribution: it takes neither a palette nor a reference.
+VARIATIONS_ALONE = ("variations are drawn from the model's own colors, so they work without a palette or a color "
+                    "reference: set Variations to 1, or clear the palette and the reference")
+API_ONE_COLORING = ("the /colorize API returns one coloring, so its variations must be 1; the page shows variations "
+                    "in a gallery, and Python's Colorizer.colorize_variations returns them all")
 NO_PICTURE = "there is no picture yet: upload a picture or pick an example first"
 GENERIC_ERROR = "Something went wrong while coloring this picture; the details are in the server log."
 
@@ -313,14 +326,111 @@ def suggest_at(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint], x:
     return colorizer.suggest_colors(picture_u8, x, y, mode=mode, hints=list(hints), k=k)
 
 
+def palette_from_text(text: str | None) -> list[str] | None:
+    """The palette field -> its colors as "#rrggbb" (duplicates collapsed, first order kept), or None when the field
+    holds no color.
+
+    Colors are separated by commas, spaces or new lines, each a hex code ("#e03020", "e03020", "#e32").
+    Raises HintError naming a bad color (1-based) or a palette over :data:`sketchcolor.palette.MAX_PALETTE`.
+    """
+    entries = [entry for entry in re.split(r"[\s,]+", text or "") if entry]
+    if not entries:
+        return None
+    for number, entry in enumerate(entries, start=1):
+        try:
+            parse_color(entry)
+        except HintError as exc:
+            raise HintError(f"palette color {number}: {exc}") from None
+    return [color_hex(tuple(int(c) for c in rgb_u8)) for rgb_u8 in parse_palette(entries)]
+
+
+def load_reference(path: str | os.PathLike | None, *, max_pixels: int | None = PAGE_MAX_PIXELS) -> np.ndarray | None:
+    """The color reference upload -> (H, W, 3) uint8, or None without one. The page's limits apply as for the
+    picture (:func:`load_picture_file`: a huge reference is refused from its header); ImageError names the
+    reference."""
+    if not path:
+        return None
+    try:
+        return load_picture_file(path, max_pixels=max_pixels)
+    except ImageError as exc:
+        raise ImageError(f"the color reference: {exc}") from None
+
+
+def check_variations(value: Any, palette: Sequence[str] | None = None, reference: np.ndarray | None = None) -> int:
+    """The variations control -> k, a whole number from 1 to :data:`MAX_VARIATIONS` (None: 1).
+
+    Raises ConfigError for other values, and for k > 1 with a palette or a color reference
+    (``Colorizer.colorize_variations`` takes neither).
+    """
+    if value is None:
+        return 1
+    if not _finite_number(value) or value != int(value) or not 1 <= value <= MAX_VARIATIONS:
+        raise ConfigError(f"variations must be a whole number from 1 to {MAX_VARIATIONS}, got {value!r}")
+    k = int(value)
+    if k > 1 and (palette is not None or reference is not None):
+        raise ConfigError(VARIATIONS_ALONE)
+    return k
+
+
 def colorize_picture(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint], mode: str = "auto",
-                     cleanup: bool = False, shading: bool = False, gap_closing: float | None = None) -> Any:
-    """Color the picture with the page's hints and settings -> the Colorizer's result (image and layers)."""
+                     cleanup: bool = False, shading: bool = False, gap_closing: float | None = None, *,
+                     palette: Sequence[str] | None = None, reference: np.ndarray | None = None) -> Any:
+    """Color the picture with the page's hints and settings -> the Colorizer's result (image and layers).
+
+    palette: "#rrggbb" colors every region takes one of; reference: an (H, W, 3) uint8 colored picture whose colors
+    the drawing follows (the Colorizer refuses the two together, and a reference under 8 pixels on a side). Either
+    is passed on only when given, so a colorizer without the option still serves a page that does not use it.
+    """
+    options = {name: value for name, value in (("palette", palette), ("reference", reference)) if value is not None}
     result = colorizer.colorize(picture_u8, hints=list(hints), mode=mode, cleanup=bool(cleanup),
-                                shading=bool(shading), gap_closing=None if gap_closing is None else float(gap_closing))
-    log.info("colored a %dx%d picture (%s, %d hints) in %.2f s", picture_u8.shape[1], picture_u8.shape[0],
-             result.mode, len(hints), result.seconds)
+                                shading=bool(shading), gap_closing=None if gap_closing is None else float(gap_closing),
+                                **options)
+    log.info("colored a %dx%d picture (%s, %d hints%s) in %.2f s", picture_u8.shape[1], picture_u8.shape[0],
+             result.mode, len(hints), "".join(f", {name}" for name in options), result.seconds)
     return result
+
+
+def colorize_variations(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint], k: int, mode: str = "auto",
+                        cleanup: bool = False, shading: bool = False, gap_closing: float | None = None) -> list[Any]:
+    """``k`` colorings of the picture to choose from (the first is :func:`colorize_picture`'s) -> k results."""
+    results = colorizer.colorize_variations(picture_u8, int(k), hints=list(hints), mode=mode, cleanup=bool(cleanup),
+                                            shading=bool(shading),
+                                            gap_closing=None if gap_closing is None else float(gap_closing))
+    log.info("colored %d variations of a %dx%d picture (%s, %d hints) in %.2f s", len(results), picture_u8.shape[1],
+             picture_u8.shape[0], results[0].mode, len(hints), results[0].seconds)
+    return list(results)
+
+
+def colorize_page(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint], mode: str = "auto",
+                  cleanup: bool = False, shading: bool = False, gap_closing: float | None = None,
+                  palette_text: str | None = "", reference_path: str | os.PathLike | None = None, variations: Any = 1,
+                  *, max_pixels: int | None = PAGE_MAX_PIXELS) -> tuple[list[Any], str]:
+    """One press of "Color it" with the "Colors from…" controls as the page sends them (the palette field's text,
+    the reference's upload path, the variations number) -> (results, status line).
+
+    The first result is the one shown and downloaded; there are more with variations > 1. Bad controls raise
+    HintError, ImageError or ConfigError with a message for the artist (:func:`check_variations` says which
+    combinations work).
+    """
+    palette = palette_from_text(palette_text)
+    reference_u8 = load_reference(reference_path, max_pixels=max_pixels)
+    k = check_variations(variations, palette, reference_u8)
+    if k > 1:
+        results = colorize_variations(colorizer, picture_u8, hints, k, mode, cleanup, shading, gap_closing)
+    else:
+        results = [colorize_picture(colorizer, picture_u8, hints, mode, cleanup, shading, gap_closing,
+                                    palette=palette, reference=reference_u8)]
+    status = status_text(results[0], mode, len(hints), palette_colors=len(palette or []),
+                         reference=reference_u8 is not None, variations=k)
+    return results, status
+
+
+def variations_gallery(results: Sequence[Any]) -> list[tuple[np.ndarray, str]] | None:
+    """The variations gallery's pictures ((H, W, 3) uint8, caption), or None for a single result (no gallery)."""
+    if len(results) < 2:
+        return None
+    return [(np.asarray(result.image.convert("RGB")), f"Variation {number}")
+            for number, result in enumerate(results, start=1)]
 
 
 def save_png(result: Any, out_dir: str | os.PathLike) -> str:
@@ -334,11 +444,32 @@ def save_layered(result: Any, out_dir: str | os.PathLike) -> tuple[str, str]:
     return str(save_layers(result, out_dir / "sketchcolor.ora")), str(save_layers(result, out_dir / "sketchcolor.psd"))
 
 
-def status_text(result: Any, mode: str, hints: int) -> str:
-    """One line about a finished run, e.g. "Colored as line art (auto-detected) in 1.20 s with 5 hints."."""
+def reference_text(info: dict | None) -> str:
+    """What a color reference did (the result's ``reference``: its regime and how many regions matched), in words."""
+    if not info:
+        return "the color reference"
+    if info.get("regime") == "match":
+        return f"the color reference ({info.get('matched', 0)} of {_plural(info.get('regions', 0), 'region')} matched)"
+    return "the color reference (its overall colors)"
+
+
+def status_text(result: Any, mode: str, hints: int, *, palette_colors: int = 0, reference: bool = False,
+                variations: int = 1) -> str:
+    """One line about a finished run, e.g. "Colored as line art (auto-detected) in 1.20 s with 5 hints.", or
+    "Colored as line art in 1.20 s with 5 hints and the color reference (10 of 12 regions matched)."."""
     kind = "line art" if result.mode == "sketch" else "a grayscale picture"
-    return (f"Colored as {kind}{' (auto-detected)' if mode == 'auto' else ''} in {float(result.seconds):.2f} s "
-            f"with {_plural(hints, 'hint')}.")
+    sources = [_plural(hints, "hint")]
+    if palette_colors:
+        sources.append(f"a palette of {_plural(palette_colors, 'color')}")
+    if reference:
+        sources.append(reference_text(getattr(result, "reference", None)))
+    used = sources[0] if len(sources) == 1 else ", ".join(sources[:-1]) + " and " + sources[-1]
+    what = f" {variations} variations" if variations > 1 else ""
+    text = (f"Colored{what} as {kind}{' (auto-detected)' if mode == 'auto' else ''} in {float(result.seconds):.2f} s "
+            f"with {used}.")
+    if variations > 1:
+        text += " The first is shown and downloadable; all are in the gallery below."
+    return text
 
 
 def picture_data_url(picture_u8: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> str:
@@ -446,8 +577,10 @@ INTRO = """\
 
 **1.** Press **New picture** for a line drawing or a grayscale picture (or drop or paste it on the picture panel,
 or pick an example). **2.** Choose a color on the right, then paint strokes or place points on the picture, or ask
-the model which colors it expects at a spot. **3.** Press **Color it** and download the PNG or the layers (lines,
-colors, flats, shading, closed gaps, hints) as OpenRaster for Krita, GIMP or MyPaint, or as Photoshop.
+the model which colors it expects at a spot; under **Colors from…** give a reference picture or a palette to take
+the colors from, or ask for several variations to choose from. **3.** Press **Color it** and download the PNG or
+the layers (lines, colors, flats, shading, closed gaps, hints) as OpenRaster for Krita, GIMP or MyPaint, or as
+Photoshop.
 """
 
 # ---------------------------------------------------------------------------------------------- browser side
@@ -895,9 +1028,14 @@ def build_demo(
     colorizer: a :class:`sketchcolor.pipeline.Colorizer` (or any object with its ``colorize``, taking
     ``gap_closing``, and ``suggest_colors``). max_upload_mb: largest accepted upload, recorded as the Blocks'
     ``max_file_size`` (:func:`launch` passes it on, since ``Blocks.launch`` resets it). max_pixels: larger pictures
-    are refused with a message. examples: picture files offered as examples. The public API endpoint is
-    ``/colorize``: (image-editor value ``{"background", "layers", "composite"}``, points table, mode, cleanup,
-    shading, gap closing) -> (result, L estimate, flats, PNG file, .ora file, .psd file, status text).
+    are refused with a message. examples: picture files offered as examples.
+
+    The public API endpoint is ``/colorize``: (image-editor value ``{"background", "layers", "composite"}``, points
+    table, mode, cleanup, shading, gap closing, palette text, color reference, variations) -> (result, L estimate,
+    flats, PNG file, .ora file, .psd file, status text). The inputs after cleanup may be left out, so older clients
+    keep working: shading False, gap closing the colorizer's own, palette "" (none), reference None (a file, e.g.
+    ``gradio_client.handle_file(path)``), variations 1. The endpoint returns one coloring, so variations above 1 are
+    refused there (its outputs stay the seven above); the page shows them in a gallery.
     """
     gr = _gradio()
 
@@ -920,7 +1058,7 @@ def build_demo(
                                 picture_width=width, picture_height=height, **canvas_props)
         # A new picture starts clean: no strokes, points, suggestions or results of the previous one.
         return (picture_u8, canvas_update, [], None, None, None, None, None, None, None,
-                f"Loaded a {width}×{height} picture.")
+                f"Loaded a {width}×{height} picture.", gr.update(value=None, visible=False))
 
     def clicked_at(picture_u8, evt) -> tuple[int, int, dict]:
         """The pixel a click event names (sent by the browser, so checked) and the event's data."""
@@ -947,31 +1085,41 @@ def build_demo(
         suggestions = suggest_at(colorizer, picture_u8, stroke_hints + point_hints, x, y, mode)
         return {"x": x, "y": y, "colors": [[color, round(float(p), 4)] for color, p in suggestions]}
 
-    def run(picture_u8, strokes_value, points, mode, cleanup, shading, gap, progress=gr.Progress()):
+    def run(picture_u8, strokes_value, points, mode, cleanup, shading, gap, palette_text, reference_path, variations,
+            progress=gr.Progress()):
         stroke_hints, point_hints = page_hints(picture_u8, strokes_value, points)
         hints = stroke_hints + point_hints
         progress(0.05, desc=f"Coloring the picture with {_plural(len(hints), 'hint')}")
-        result = colorize_picture(colorizer, picture_u8, hints, mode, cleanup, shading, gap)
+        results, status = colorize_page(colorizer, picture_u8, hints, mode, cleanup, shading, gap, palette_text,
+                                        reference_path, variations, max_pixels=max_pixels)
+        result = results[0]
         out_dir = scratch.new_run()
         png_path = save_png(result, out_dir)
-        status = status_text(result, mode, len(hints))
+        gallery_pictures = variations_gallery(results)
         # The picture first; the layered files take a while longer and follow.
         yield (png_path, np.asarray(result.l_estimate.convert("L")), np.asarray(result.flat.convert("RGB")),
-               png_path, None, None, status + " Writing the layered files…")
+               png_path, None, None, status + " Writing the layered files…",
+               gr.update(value=gallery_pictures, visible=gallery_pictures is not None))
         progress(0.8, desc="Writing the layered files")
         ora_path, psd_path = save_layered(result, out_dir)
-        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), ora_path, psd_path, status
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), ora_path, psd_path, status, gr.skip()
 
-    def run_api(editor, points, mode, cleanup, shading=False, gap=None):
+    def run_api(editor, points, mode, cleanup, shading=False, gap=None, palette_text="", reference_path=None,
+                variations=1):
         picture_u8 = picture_from_editor(editor, max_pixels=max_pixels)
         hints = hints_from_editor(editor) + points_to_hints(points)
-        result = colorize_picture(colorizer, picture_u8, hints, mode, cleanup, shading,
-                                  gap_default if gap is None else gap)
+        if check_variations(variations) > 1:
+            raise ConfigError(API_ONE_COLORING)
+        (result,), status = colorize_page(colorizer, picture_u8, hints, mode, cleanup, shading,
+                                          gap_default if gap is None else gap, palette_text, reference_path,
+                                          max_pixels=max_pixels)
         out_dir = scratch.new_run()
         png_path, (ora_path, psd_path) = save_png(result, out_dir), save_layered(result, out_dir)
         return (np.asarray(result.image.convert("RGB")), np.asarray(result.l_estimate.convert("L")),
-                np.asarray(result.flat.convert("RGB")), png_path, ora_path, psd_path,
-                status_text(result, mode, len(hints)))
+                np.asarray(result.flat.convert("RGB")), png_path, ora_path, psd_path, status)
+
+    def check_reference(path) -> None:
+        load_reference(path, max_pixels=max_pixels)
 
     with gr.Blocks(title="sketchcolor", analytics_enabled=False, delete_cache=GRADIO_DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
@@ -1010,6 +1158,23 @@ def build_demo(
                             label="Close gaps in lines up to",
                             info="a fraction of the picture's long side (0: only closed outlines)",
                             elem_id="sketchcolor-gap")
+        # Other sources of color than the hints (which still apply); closed, so the page stays tidy.
+        with gr.Accordion("Colors from… a reference picture, a palette, or variations to choose from", open=False,
+                          elem_id="sketchcolor-colors-from"):
+            with gr.Row(equal_height=False):
+                # A file path, not pixels: load_reference checks the size from the header before decoding.
+                reference = gr.Image(type="filepath", image_mode=None, sources=["upload"],
+                                     label="Color reference (optional)", height=180, scale=1,
+                                     elem_id="sketchcolor-reference")
+                with gr.Column(scale=2):
+                    palette = gr.Textbox("", label="Palette (optional)", placeholder=PALETTE_PLACEHOLDER,
+                                         info="hex codes separated by commas, spaces or new lines; every region "
+                                              "takes one of them (a palette or a reference, not both)",
+                                         elem_id="sketchcolor-palette")
+                    variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, precision=0, label="Variations",
+                                           info="more than 1: colorings to choose from, in a gallery below the "
+                                                "result; without a palette or a reference",
+                                           elem_id="sketchcolor-variations")
         with gr.Row(equal_height=True):
             run_button = gr.Button("Color it", variant="primary", scale=0, min_width=160, elem_id="sketchcolor-run")
             hint_count = gr.Markdown(hint_summary(None, None, None), elem_id="sketchcolor-hint-count")
@@ -1026,13 +1191,19 @@ def build_demo(
                                height=90, elem_id="sketchcolor-ora")
             psd_file = gr.File(label="Download layers (Photoshop .psd)", interactive=False, height=90,
                                elem_id="sketchcolor-psd")
+        gallery = gr.Gallery(label="Variations (the first is the one above and in the downloads)", format="png",
+                             columns=4, height="auto", visible=False, interactive=False,
+                             elem_id="sketchcolor-variations-gallery")
         # The API takes an image-editor value, as the page did before it painted in the browser; never shown.
         with gr.Column(visible=False):
             api_editor = gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", label="Picture and strokes")
             api_trigger = gr.Button("colorize")
 
         outputs = [result, l_estimate, flat, png_file, ora_file, psd_file, status]
-        load_outputs = [picture, canvas, points, suggestions, *outputs]
+        # The page also shows the variations; the API keeps its seven outputs.
+        page_outputs = [*outputs, gallery]
+        load_outputs = [picture, canvas, points, suggestions, *page_outputs]
+        colors_from = [palette, reference, variations]
         private = {"api_visibility": "private"}
         new_picture.upload(for_people(load_picture), [new_picture], load_outputs, **private)
         if example_paths:
@@ -1058,10 +1229,13 @@ def build_demo(
         canvas.suggest(for_people(suggest), [picture, canvas, points, mode], [suggestions], concurrency_id="model",
                        show_progress="minimal", **private)
         clear_points.click(lambda: [], None, [points], **private)
-        run_button.click(for_people(run), [picture, canvas, points, mode, cleanup, shading, gap], outputs,
-                         concurrency_id="model", trigger_mode="once", **private)
-        api_trigger.click(for_people(run_api), [api_editor, points, mode, cleanup, shading, gap], outputs,
-                          api_name="colorize", concurrency_id="model")
+        # A bad reference is said as soon as it is uploaded, not only at "Color it".
+        reference.upload(for_people(check_reference), [reference], None, show_progress="hidden", **private)
+        run_button.click(for_people(run), [picture, canvas, points, mode, cleanup, shading, gap, *colors_from],
+                         page_outputs, concurrency_id="model", trigger_mode="once", **private)
+        # New inputs go at the end, with defaults, so older API clients keep working.
+        api_trigger.click(for_people(run_api), [api_editor, points, mode, cleanup, shading, gap, *colors_from],
+                          outputs, api_name="colorize", concurrency_id="model")
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=max_queue)
     # Gradio's own attribute for the upload limit (checked in the browser and by the upload route).
     demo.max_file_size = None if max_upload_mb is None else int(max_upload_mb * 1024 * 1024)

@@ -36,27 +36,52 @@ class FakeResult:
     shading: Image.Image | None = None
     page: np.ndarray | None = None
     labels: np.ndarray | None = None
+    reference: dict | None = None
 
 
 class FakeColorizer:
-    """The Colorizer contract without a model: paints the page orange and records what it was given."""
+    """The Colorizer contract without a model: paints the page orange (variation i: another hue) and records what it
+    was given. Like the real one, it refuses a reference with a palette or under 8 pixels on a side."""
 
     def __init__(self, gap_closing: float = 0.012) -> None:
         self.calls: list[dict] = []
         self.config = SimpleNamespace(gap_closing=gap_closing)
 
-    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net", shading=False,
-                 gap_closing=None):
-        rgb_u8 = np.asarray(image)
-        self.calls.append({"shape": rgb_u8.shape, "hints": list(hints or []), "mode": mode, "cleanup": cleanup,
-                           "shading": shading, "gap_closing": gap_closing})
+    @staticmethod
+    def _paint(rgb_u8: np.ndarray, hints, flat_rgb: tuple[int, int, int]) -> FakeResult:
         gray = Image.fromarray(rgb_u8).convert("L")
         height, width = rgb_u8.shape[:2]
-        flat = Image.new("RGB", (width, height), (240, 140, 0))
+        flat = Image.new("RGB", (width, height), flat_rgb)
         shade = np.linspace(0.5, 1.0, width, dtype=np.float32)[None, :, None]
         lines = np.asarray(gray, np.float32)[..., None] / 255
         colored = (np.asarray(flat, np.float32) * shade * lines).round().astype(np.uint8)
         return FakeResult(Image.fromarray(colored), "sketch", gray, flat, gray, list(hints or []))
+
+    def colorize(self, image, hints=None, mode="auto", *, temperature=None, cleanup=False, method="net", shading=False,
+                 gap_closing=None, palette=None, reference=None):
+        rgb_u8 = np.asarray(image)
+        self.calls.append({"shape": rgb_u8.shape, "hints": list(hints or []), "mode": mode, "cleanup": cleanup,
+                           "shading": shading, "gap_closing": gap_closing, "palette": palette,
+                           "reference": reference})
+        if reference is None:
+            return self._paint(rgb_u8, hints, (240, 140, 0))
+        if palette is not None:
+            raise ConfigError("a reference and a palette do not combine: the palette fixes the colors to choose "
+                              "from; give one of them")
+        height, width = np.asarray(reference).shape[:2]
+        if min(height, width) < 8:
+            raise ImageError(f"reference: the picture is {width}×{height} pixels; a reference needs at least 8 "
+                             "pixels on each side to hold colored shapes")
+        result = self._paint(rgb_u8, hints, tuple(int(c) for c in np.asarray(reference)[0, 0]))
+        result.reference = {"regime": "match", "score": 2.0, "matched": 3, "regions": 4}
+        return result
+
+    def colorize_variations(self, image, k=4, hints=None, mode="auto", *, seed=0, temperature=None, cleanup=False,
+                            method="net", shading=None, gap_closing=None):
+        rgb_u8 = np.asarray(image)
+        self.calls.append({"shape": rgb_u8.shape, "k": k, "seed": seed, "hints": list(hints or []), "mode": mode,
+                           "cleanup": cleanup, "shading": shading, "gap_closing": gap_closing})
+        return [self._paint(rgb_u8, hints, (240, 140, 30 * i)) for i in range(k)]
 
     def suggest_colors(self, image, x, y, mode="auto", hints=None, k=5):
         self.calls.append({"x": x, "y": y, "mode": mode, "hints": list(hints or []), "k": k})
@@ -328,6 +353,134 @@ def test_colorize_picture_passes_the_settings_and_saves_the_downloads(tmp_path):
     assert D.status_text(result, "sketch", 3) == "Colored as line art in 0.01 s with 3 hints."
 
 
+def test_palette_field_is_read_into_colors():
+    text = "#E03020, 3060c0\n#f0c040  #e03020,"  # commas, spaces, a new line; a duplicate collapsed
+    assert D.palette_from_text(text) == ["#e03020", "#3060c0", "#f0c040"]
+    assert D.palette_from_text("#fa0") == ["#ffaa00"]
+    for empty in ("", "   ", " ,\n, ", None):
+        assert D.palette_from_text(empty) is None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("#e03020, #12345", r"palette color 2: bad color '#12345': expected '#rrggbb'"),
+    ("red", r"palette color 1: bad color 'red'"),
+    (" ".join(f"#{i:06x}" for i in range(65)), "at most 64"),
+])
+def test_palette_field_names_a_bad_color(text, message):
+    with pytest.raises(HintError, match=message):
+        D.palette_from_text(text)
+
+
+def test_load_reference_reads_an_upload_within_the_page_limits(tmp_path):
+    from conftest import write_png_header
+
+    path = tmp_path / "reference.png"
+    colors = np.zeros((30, 40, 3), np.uint8)
+    colors[:, :20] = (224, 48, 32)
+    Image.fromarray(colors).save(path)
+    out = D.load_reference(path)
+    assert out.shape == (30, 40, 3) and out.dtype == np.uint8 and np.array_equal(out, colors)
+    assert D.load_reference(None) is None and D.load_reference("") is None
+    bomb = write_png_header(tmp_path / "huge.png", 5000, 4000)  # refused from its header, never decoded
+    with pytest.raises(ImageError, match=r"^the color reference: the picture is 5000×4000 .* scale it down"):
+        D.load_reference(bomb)
+    with pytest.raises(ImageError, match=r"the color reference: .*40×30.*at most 0\.0 megapixels"):
+        D.load_reference(path, max_pixels=100)
+
+
+@pytest.mark.parametrize("value, expected", [(None, 1), (1, 1), (3, 3), (4.0, 4), (D.MAX_VARIATIONS, D.MAX_VARIATIONS)])
+def test_check_variations_accepts_whole_numbers_in_range(value, expected):
+    assert D.check_variations(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, D.MAX_VARIATIONS + 1, 2.5, "3", True, float("nan")])
+def test_check_variations_refuses_other_values(value):
+    with pytest.raises(ConfigError, match=f"variations must be a whole number from 1 to {D.MAX_VARIATIONS}"):
+        D.check_variations(value)
+
+
+def test_variations_go_without_a_palette_or_reference():
+    reference = np.zeros((8, 8, 3), np.uint8)
+    assert D.check_variations(1, ["#e03020"], reference) == 1  # one coloring takes both
+    for palette, ref in ((["#e03020"], None), (None, reference), (["#e03020"], reference)):
+        with pytest.raises(ConfigError, match="set Variations to 1, or clear the palette and the reference"):
+            D.check_variations(2, palette, ref)
+
+
+def test_colorize_page_passes_the_palette_and_the_reference(tmp_path):
+    fake = FakeColorizer()
+    picture = line_drawing()
+    hints = D.points_to_hints([[70, 30, "#2f7fd8"]])
+    results, status = D.colorize_page(fake, picture, hints, "sketch", True, False, 0.02, "#E03020, #3060c0", None, 1)
+    call = fake.calls[-1]
+    assert call["palette"] == ["#e03020", "#3060c0"] and call["reference"] is None
+    assert call["hints"] == hints and (call["mode"], call["cleanup"], call["gap_closing"]) == ("sketch", True, 0.02)
+    assert len(results) == 1 and results[0].image.size == (96, 64)
+    assert status == "Colored as line art in 0.01 s with 1 hint and a palette of 2 colors."
+
+    reference_path = tmp_path / "reference.png"
+    reference_u8 = np.full((30, 40, 3), (58, 166, 85), np.uint8)
+    Image.fromarray(reference_u8).save(reference_path)
+    results, status = D.colorize_page(fake, picture, hints, "sketch", reference_path=str(reference_path))
+    call = fake.calls[-1]
+    assert call["palette"] is None and np.array_equal(call["reference"], reference_u8)
+    assert call["hints"] == hints
+    assert status == "Colored as line art in 0.01 s with 1 hint and the color reference (3 of 4 regions matched)."
+    # Both at once: the Colorizer's own message, after it was handed both as given.
+    with pytest.raises(ConfigError, match="a reference and a palette do not combine"):
+        D.colorize_page(fake, picture, hints, palette_text="#e03020", reference_path=str(reference_path))
+    assert fake.calls[-1]["palette"] == ["#e03020"] and fake.calls[-1]["reference"].shape == (30, 40, 3)
+
+
+def test_status_says_what_the_reference_did():
+    assert D.reference_text({"regime": "match", "matched": 10, "regions": 12}) == (
+        "the color reference (10 of 12 regions matched)")
+    assert D.reference_text({"regime": "global", "score": 1.05, "matched": 0, "regions": 12}) == (
+        "the color reference (its overall colors)")
+    assert D.reference_text(None) == "the color reference"
+
+
+def test_colorize_page_without_palette_or_reference_passes_neither():
+    fake = FakeColorizer()
+    results, status = D.colorize_page(fake, line_drawing(), [], "auto", palette_text="  ", reference_path=None)
+    assert fake.calls[-1]["palette"] is None and fake.calls[-1]["reference"] is None
+    assert status == "Colored as line art (auto-detected) in 0.01 s with 0 hints."
+
+    class OldColorizer(FakeColorizer):  # a colorizer from before palettes and references still serves the page
+        def colorize(self, image, hints=None, mode="auto", *, cleanup=False, shading=False, gap_closing=None):
+            return super().colorize(image, hints, mode, cleanup=cleanup, shading=shading, gap_closing=gap_closing)
+
+    assert len(D.colorize_page(OldColorizer(), line_drawing(), [], "auto", palette_text="")[0]) == 1
+
+
+def test_colorize_page_with_a_bad_palette_or_reference_says_so(tmp_path):
+    fake = FakeColorizer()
+    with pytest.raises(HintError, match="palette color 1: bad color 'blue-ish'"):
+        D.colorize_page(fake, line_drawing(), [], palette_text="blue-ish")
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1), "red").save(tiny)
+    with pytest.raises(ImageError, match="1×1 pixels; a reference needs at least 8"):
+        D.colorize_page(fake, line_drawing(), [], reference_path=str(tiny))
+    with pytest.raises(ConfigError, match="clear the palette and the reference"):
+        D.colorize_page(fake, line_drawing(), [], palette_text="#e03020", variations=3)
+    assert not [c for c in fake.calls if "k" in c], "nothing is colored when the controls do not go together"
+
+
+def test_colorize_page_makes_variations_for_the_gallery():
+    fake = FakeColorizer()
+    hints = D.points_to_hints([[70, 30, "#2f7fd8"]])
+    results, status = D.colorize_page(fake, line_drawing(), hints, "sketch", False, True, 0.01, "", None, 3)
+    call = fake.calls[-1]
+    assert (call["k"], call["hints"], call["shading"], call["gap_closing"]) == (3, hints, True, 0.01)
+    assert len(results) == 3
+    assert status == ("Colored 3 variations as line art in 0.01 s with 1 hint. The first is shown and downloadable; "
+                      "all are in the gallery below.")
+    gallery = D.variations_gallery(results)
+    assert [caption for _, caption in gallery] == ["Variation 1", "Variation 2", "Variation 3"]
+    assert all(np.array_equal(picture, np.asarray(r.image)) for (picture, _), r in zip(gallery, results))
+    assert D.variations_gallery(results[:1]) is None
+
+
 def test_picture_data_url_keeps_line_art_lossless_and_shrinks_big_pictures():
     gray = line_drawing()
     url = D.picture_data_url(gray)
@@ -430,6 +583,79 @@ def test_build_demo_wires_the_page(tmp_path):
     run = next(d for d in config["dependencies"] if by_id["sketchcolor-run"]["id"] in [t[0] for t in d["targets"]])
     assert by_id["sketchcolor-canvas"]["id"] in run["inputs"] and editor["id"] not in run["inputs"]
     assert run["trigger_mode"] == "once"
+    # The "Colors from…" controls sit in one closed accordion; the API takes them after its older inputs, in order,
+    # and keeps its seven outputs; the page's run also fills the variations gallery.
+    accordion = next(c for c in config["components"] if c["props"].get("elem_id") == "sketchcolor-colors-from")
+    assert accordion["type"] == "accordion" and accordion["props"]["open"] is False
+    ids = {name: by_id[f"sketchcolor-{name}"]["id"] for name in ("palette", "reference", "variations", "gap")}
+    assert api["inputs"][-4:] == [ids["gap"], ids["palette"], ids["reference"], ids["variations"]]
+    assert run["inputs"][-3:] == [ids["palette"], ids["reference"], ids["variations"]]
+    gallery_id = by_id["sketchcolor-variations-gallery"]["id"]
+    assert gallery_id in run["outputs"] and gallery_id not in api["outputs"] and len(api["outputs"]) == 7
+    variations = by_id["sketchcolor-variations"]["props"]
+    assert (variations["value"], variations["minimum"], variations["maximum"]) == (1, 1, D.MAX_VARIATIONS)
+    assert by_id["sketchcolor-palette"]["props"]["value"] == ""
+    assert by_id["sketchcolor-palette"]["props"]["placeholder"] == D.PALETTE_PLACEHOLDER
+    assert by_id["sketchcolor-reference"]["props"].get("value") is None
+    assert by_id["sketchcolor-reference"]["props"]["sources"] == ["upload"]
+    assert by_id["sketchcolor-variations-gallery"]["props"]["visible"] is False
+
+
+def callback(demo, name: str):
+    """The page's wired callback called ``name`` (wrapped by for_people), to call directly."""
+    return next(f.fn for f in demo.fns.values() if f.fn is not None and f.fn.__name__ == name)
+
+
+def test_color_it_fills_the_gallery_with_variations():
+    fake = FakeColorizer()
+    demo = D.build_demo(fake)
+    run = callback(demo, "run")
+    picture = line_drawing()
+    steps = list(run(picture, canvas_value(), [[70, 30, "#2f7fd8"]], "sketch", False, False, 0.01, "", None, 3))
+    first, last = steps
+    assert len(first) == len(last) == 8
+    gallery = first[-1]
+    assert gallery["visible"] is True and len(gallery["value"]) == 3
+    assert np.array_equal(gallery["value"][0][0], np.asarray(Image.open(first[0]).convert("RGB")))
+    assert last[4].endswith("sketchcolor.ora") and last[5].endswith("sketchcolor.psd")
+    assert last[6].startswith("Colored 3 variations as line art")
+    # One coloring hides the gallery again and sends the palette on.
+    first, _ = run(picture, canvas_value(), [], "sketch", False, False, 0.01, "#e03020 #3060c0", None, 1)
+    assert first[-1] == {"__type__": "update", "value": None, "visible": False}
+    assert fake.calls[-1]["palette"] == ["#e03020", "#3060c0"]
+
+
+def test_color_it_says_why_the_controls_do_not_go_together(tmp_path):
+    demo = D.build_demo(FakeColorizer())
+    run = callback(demo, "run")
+    with pytest.raises(gr.Error) as info:
+        list(run(line_drawing(), canvas_value(), [], "auto", False, False, 0.01, "#e03020", None, 2))
+    assert info.value.message == D.VARIATIONS_ALONE
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1), "red").save(tiny)
+    with pytest.raises(gr.Error, match="1×1"):  # the pipeline's ImageError, as the page shows it
+        list(run(line_drawing(), canvas_value(), [], "auto", False, False, 0.01, "", str(tiny), 1))
+    # A reference over the page's pixel limit is said as soon as it is uploaded.
+    big = tmp_path / "big.png"
+    Image.new("RGB", (20, 20), "red").save(big)
+    check_reference = callback(D.build_demo(FakeColorizer(), max_pixels=100), "check_reference")
+    with pytest.raises(gr.Error) as info:
+        check_reference(str(big))
+    assert info.value.message.startswith("the color reference: the picture is 20×20")
+    assert check_reference(str(tiny)) is None and check_reference(None) is None
+
+
+def test_the_api_takes_the_new_inputs_but_one_coloring():
+    fake = FakeColorizer()
+    run_api = callback(D.build_demo(fake), "run_api")
+    editor = editor_value(line_drawing())
+    outputs = run_api(editor, [], "sketch", False)  # an older client's call: the new inputs left out
+    assert len(outputs) == 7 and fake.calls[-1]["palette"] is None and fake.calls[-1]["reference"] is None
+    outputs = run_api(editor, [], "sketch", False, False, None, "#e03020", None, 1)
+    assert fake.calls[-1]["palette"] == ["#e03020"] and outputs[-1].endswith("a palette of 1 color.")
+    with pytest.raises(gr.Error) as info:
+        run_api(editor, [], "sketch", False, False, None, "", None, 2)
+    assert info.value.message == D.API_ONE_COLORING
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -514,6 +740,34 @@ def test_api_shows_readable_errors(server, tmp_path):
     with pytest.raises(Exception, match=r"outside|out of"):
         client.predict(editor, bad_points, "auto", False, api_name="/colorize")
 
+
+@pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+def test_api_takes_a_palette_or_a_reference_by_name_and_one_coloring_only(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "drawing.png"
+    Image.fromarray(line_drawing(160, 120)).save(path)
+    client = Client(server, verbose=False)
+    editor = {"background": handle_file(str(path)), "layers": [], "composite": None}
+    table = {"headers": D.POINT_HEADERS, "data": [[20, 30, "#e03020"]]}
+    outputs = client.predict(editor, table, "sketch", False, palette_text="#e03020, #3060c0", api_name="/colorize")
+    assert len(outputs) == 7 and outputs[-1].endswith("with 1 hint and a palette of 2 colors.")
+    with Image.open(outputs[2]) as flats:  # every region takes a palette color; the page stays white
+        colors = {tuple(c) for c in np.asarray(flats.convert("RGB")).reshape(-1, 3)}
+    assert colors <= {(224, 48, 32), (48, 96, 192), (255, 255, 255)} and (224, 48, 32) in colors
+    with pytest.raises(Exception, match="palette color 2: bad color 'bluish'"):
+        client.predict(editor, table, "sketch", False, palette_text="#e03020 bluish", api_name="/colorize")
+    with pytest.raises(Exception, match="the /colorize API returns one coloring"):
+        client.predict(editor, table, "sketch", False, variations=2, api_name="/colorize")
+    reference = tmp_path / "reference.png"
+    Image.new("RGB", (64, 48), (48, 96, 192)).save(reference)
+    outputs = client.predict(editor, table, "sketch", False, reference_path=handle_file(str(reference)),
+                             api_name="/colorize")
+    assert "with 1 hint and the color reference" in outputs[-1]
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1), (48, 96, 192)).save(tiny)
+    with pytest.raises(Exception, match="1×1"):
+        client.predict(editor, table, "sketch", False, reference_path=handle_file(str(tiny)), api_name="/colorize")
 
 
 def test_api_refuses_uploads_over_the_size_limit(server, tmp_path):

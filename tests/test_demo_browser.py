@@ -1,6 +1,7 @@
 """A real browser on the page, used the way an artist uses it: Debian's Chromium driven by playwright uploads a
 drawing with "New picture", picks colors, paints strokes, places points, asks for suggestions, colors the picture,
-downloads the layers, and loads another picture.
+downloads the layers, and loads another picture; under "Colors from…" it gives a color reference and a palette, and
+asks for variations.
 
 Needs /usr/bin/chromium (Debian's `chromium` package); skipped without it. The README's screenshot goes to
 $SKETCHCOLOR_SCREENSHOT (default: the test's tmp folder).
@@ -47,8 +48,8 @@ def rgb(hex_color: str) -> tuple[int, int, int]:
 
 
 class RecordingColorizer:
-    """The real Colorizer, remembering each colorize call's hints and settings (to check what the browser sent);
-    ``delay_s`` holds a run long enough to see its progress."""
+    """The real Colorizer, remembering each colorize call's hints and settings, the palette and the reference among
+    them (to check what the browser sent); ``delay_s`` holds a run long enough to see its progress."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
@@ -62,6 +63,11 @@ class RecordingColorizer:
             self.calls.append({"hints": list(hints or []), "mode": mode, **kwargs})
         time.sleep(self.delay_s)
         return self.inner.colorize(image, hints=hints, mode=mode, **kwargs)
+
+    def colorize_variations(self, image, k, hints=None, mode="auto", **kwargs):
+        with self.lock:
+            self.calls.append({"k": k, "hints": list(hints or []), "mode": mode, **kwargs})
+        return self.inner.colorize_variations(image, k, hints=hints, mode=mode, **kwargs)
 
     def suggest_colors(self, *args, **kwargs):
         return self.inner.suggest_colors(*args, **kwargs)
@@ -330,3 +336,89 @@ def test_a_new_picture_starts_clean(browser_page):
     assert colorizer.calls[-1]["hints"] == []
     alpha = flats_alpha_from_ora(download(page, expect, "sketchcolor-ora", "sketchcolor.ora"), (512, 512))
     assert (alpha[:20, :20] == 0).all() and (alpha == 0).mean() > 0.3 and (alpha == 255).mean() > 0.1
+
+
+def test_artist_colors_with_a_reference_a_palette_and_variations(browser_page, tmp_path):
+    page, colorizer, expect = browser_page
+    drawing = D.REPO_EXAMPLES / "robot-lines.png"
+    reference = tmp_path / "reference.png"  # a colored picture: warm on the left, cool on the right
+    reference_u8 = np.zeros((120, 160, 3), np.uint8)
+    reference_u8[:, :80] = (224, 48, 32)
+    reference_u8[:, 80:] = (48, 96, 192)
+    Image.fromarray(reference_u8).save(reference)
+    palette = ["#e03020", "#3060c0", "#f0c040"]
+    status = page.locator("#sketchcolor-status")
+
+    def color_it() -> np.ndarray:
+        """Press "Color it", wait for the whole run (its own .psd download, the last output) -> the result as shown,
+        (H, W, 3) int."""
+        before = len(colorizer.calls)
+        psd = page.locator("#sketchcolor-psd a[href$='sketchcolor.psd']")
+        old_href = psd.get_attribute("href") if psd.count() else None
+        page.locator("#sketchcolor-run").click()
+        expect(psd).to_have_count(1, timeout=60_000)
+        if old_href is not None:  # the previous run's download stays until this run's replaces it
+            expect(psd).not_to_have_attribute("href", old_href, timeout=60_000)
+        page.wait_for_function(RESULT_SHOWN, timeout=30_000)
+        assert len(colorizer.calls) == before + 1
+        src = page.locator("#sketchcolor-result img").first.get_attribute("src")
+        return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB")).astype(int)
+
+    upload(page, drawing)
+    page.locator(f"#sketchcolor-color .sc-palette [data-color='{GREEN}']").click()
+    stroke(page, (0.33, 0.48), (0.66, 0.48))  # hints apply with a reference or a palette too
+    stroke_hints = hint_count(page, expect, 1, 0)
+
+    # The controls are tucked away under "Colors from…" until the artist opens it. A reference and a palette at
+    # once: both reach the Colorizer as given, and its message that they do not combine shows on the page.
+    page.get_by_role("button", name=re.compile("^Colors from…")).click()
+    page.locator("#sketchcolor-reference input[type=file]").set_input_files(str(reference))
+    expect(page.locator("#sketchcolor-reference img")).to_have_count(1, timeout=20_000)
+    palette_field = page.locator("#sketchcolor-palette textarea")
+    palette_field.fill("#E03020, #3060c0 #f0c040")
+    page.locator("#sketchcolor-run").click()
+    expect(page.get_by_text("a reference and a palette do not combine").first).to_be_visible(timeout=30_000)
+    call = colorizer.calls[-1]
+    assert call["palette"] == palette
+    assert call["reference"].shape == reference_u8.shape and np.array_equal(call["reference"], reference_u8)
+    assert len(call["hints"]) == stroke_hints
+
+    # The reference alone: the result follows it (and the stroke), and the status says what the reference did.
+    palette_field.fill("")
+    result_u8 = color_it()
+    expect(status).to_contain_text(f"with {stroke_hints} hints and the color reference (")
+    call = colorizer.calls[-1]
+    assert "palette" not in call and np.array_equal(call["reference"], reference_u8)
+    assert len(call["hints"]) == stroke_hints and all(h.color == rgb(GREEN) for h in call["hints"])
+    assert result_u8.shape[:2] == (512, 512) and (saturation(result_u8.astype(np.uint8)) > 0.15).sum() > 1000
+
+    # The palette alone (the reference removed with its own ✕): every region takes one of its colors.
+    page.locator("#sketchcolor-reference button[aria-label='Remove Image']").click()
+    expect(page.locator("#sketchcolor-reference img")).to_have_count(0, timeout=20_000)
+    palette_field.fill("#E03020, #3060c0 #f0c040")
+    result_u8 = color_it()
+    expect(status).to_contain_text(f"with {stroke_hints} hints and a palette of 3 colors.")
+    call = colorizer.calls[-1]
+    assert call["palette"] == palette and "reference" not in call and len(call["hints"]) == stroke_hints
+    near_palette = np.min([np.abs(result_u8 - rgb(c)).max(-1) for c in palette], axis=0) <= 6
+    assert near_palette.sum() > 1000, "the regions take the palette's colors"
+    expect(page.locator("#sketchcolor-variations-gallery")).to_have_count(0)  # one coloring: no gallery
+
+    # Variations are the model's own colors: with a palette the page says so and colors nothing.
+    calls = len(colorizer.calls)
+    variations = page.locator("#sketchcolor-variations input[type=number]")
+    variations.fill("3")
+    variations.press("Enter")
+    page.locator("#sketchcolor-run").click()
+    expect(page.get_by_text("set Variations to 1, or clear the palette and the reference").first).to_be_visible(
+        timeout=20_000)
+    assert len(colorizer.calls) == calls
+
+    # Without the palette, three variations: the first above and in the downloads, all three in the gallery.
+    palette_field.fill("")
+    color_it()
+    expect(status).to_contain_text("Colored 3 variations as line art")
+    expect(page.locator("#sketchcolor-variations-gallery img")).to_have_count(3, timeout=30_000)
+    call = colorizer.calls[-1]
+    assert call["k"] == 3 and len(call["hints"]) == stroke_hints
+    assert "palette" not in call and "reference" not in call
