@@ -52,7 +52,7 @@ from sketchcolor.atomic import write_text_atomic
 from sketchcolor.errors import ConfigError, DataError, SketchcolorError
 from sketchcolor.hints import color_hex
 from sketchcolor.models.configs import parse_overrides
-from sketchcolor.palette import MAX_PALETTE, describe
+from sketchcolor.palette import MAX_PALETTE, describe, weighted_kmeans
 from sketchcolor.variations import check_count
 from sketchcolor.regions import LINE_THRESHOLD
 
@@ -497,27 +497,8 @@ def target_palette(target_u8: np.ndarray, k: int, seed: int) -> np.ndarray:
     if len(colors) <= k:
         return colors.astype(np.uint8)
     points = rgb2lab(colors[None])[0]
-    rng = np.random.default_rng(seed)
-    # k-means++ start: each next centre drawn with probability proportional to weight x squared distance.
-    centres = [points[rng.choice(len(points), p=weights / weights.sum())]]
-    nearest = np.square(points - centres[0]).sum(1)
-    for _ in range(1, k):
-        chance = weights * nearest
-        centres.append(points[rng.choice(len(points), p=chance / chance.sum())])
-        nearest = np.minimum(nearest, np.square(points - centres[-1]).sum(1))
-    centres = np.array(centres)
-    for _ in range(_KMEANS_ITERATIONS):
-        member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
-        mass = np.bincount(member, weights=weights, minlength=k)
-        moved = centres.copy()
-        for axis in range(3):
-            sums = np.bincount(member, weights=weights * points[:, axis], minlength=k)
-            moved[mass > 0, axis] = sums[mass > 0] / mass[mass > 0]
-        if np.allclose(moved, centres):
-            break
-        centres = moved
-    member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
-    mass = np.bincount(member, weights=weights, minlength=k)
+    centres, member = weighted_kmeans(points, weights, k, seed, iterations=_KMEANS_ITERATIONS)
+    mass = np.bincount(member, weights=weights, minlength=len(centres))
     entries = []
     for cluster in np.argsort(-mass, kind="stable"):
         inside = np.flatnonzero(member == cluster)

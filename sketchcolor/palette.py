@@ -32,6 +32,7 @@ __all__ = [
     "parse_palette",
     "read_palette",
     "snap_hints",
+    "weighted_kmeans",
 ]
 
 # Beyond this a palette hardly locks anything, and the choice's cost grows with it.
@@ -176,3 +177,34 @@ def snap_hints(hints: Sequence[Hint], palette_u8: np.ndarray) -> list[Hint]:
 def describe(palette_u8: np.ndarray) -> str:
     """The palette as comma-separated ``#rrggbb``."""
     return ",".join(color_hex(tuple(int(c) for c in rgb)) for rgb in palette_u8)
+
+
+def weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int, seed: int, *, iterations: int,
+                    atol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+    """k-means of ``points`` (N, D) (colors in Lab) each counted ``weights`` (N,) times: ``(centres (≤k, D),
+    member (N,))``. Seeded k-means++ start (each next centre drawn with probability proportional to weight x
+    squared distance; fewer than k when every point is already a centre), then at most ``iterations`` Lloyd steps,
+    stopping when no centre moves more than ``atol`` (plus numpy's default relative tolerance)."""
+    points = np.asarray(points, np.float64)
+    weights = np.asarray(weights, np.float64)
+    rng = np.random.default_rng(seed)
+    centres = [points[rng.choice(len(points), p=weights / weights.sum())]]
+    nearest = np.square(points - centres[0]).sum(1)
+    for _ in range(1, k):
+        chance = weights * nearest
+        if chance.sum() <= 0:
+            break
+        centres.append(points[rng.choice(len(points), p=chance / chance.sum())])
+        nearest = np.minimum(nearest, np.square(points - centres[-1]).sum(1))
+    centres = np.array(centres)
+    for _ in range(iterations):
+        member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
+        mass = np.bincount(member, weights=weights, minlength=len(centres))
+        moved = centres.copy()
+        for axis in range(points.shape[1]):
+            sums = np.bincount(member, weights=weights * points[:, axis], minlength=len(centres))
+            moved[mass > 0, axis] = sums[mass > 0] / mass[mass > 0]
+        if np.allclose(moved, centres, atol=atol):
+            break
+        centres = moved
+    return centres, np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)

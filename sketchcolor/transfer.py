@@ -30,6 +30,7 @@ from scipy.optimize import linear_sum_assignment
 from sketchcolor.color import rgb_u8_to_lab_np
 from sketchcolor.errors import ConfigError, ImageError
 from sketchcolor.image_io import load_image
+from sketchcolor.palette import weighted_kmeans
 
 __all__ = [
     "REFERENCE_MODES",
@@ -194,30 +195,8 @@ def color_segments(lab: np.ndarray, *, clusters: int = SEGMENT_CLUSTERS, seed: i
     pixels = lab[content]
     quantized = np.round(pixels / 2.0).astype(np.int32)
     colors, inverse, weights = np.unique(quantized, axis=0, return_inverse=True, return_counts=True)
-    points = colors * 2.0
-    k = min(clusters, len(points))
-    rng = np.random.default_rng(seed)
-    w = weights.astype(np.float64)
-    centres = [points[rng.choice(len(points), p=w / w.sum())]]
-    nearest = np.square(points - centres[0]).sum(1)
-    for _ in range(1, k):
-        chance = w * nearest
-        if chance.sum() <= 0:
-            break
-        centres.append(points[rng.choice(len(points), p=chance / chance.sum())])
-        nearest = np.minimum(nearest, np.square(points - centres[-1]).sum(1))
-    centres = np.array(centres)
-    for _ in range(20):
-        member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
-        mass = np.bincount(member, weights=w, minlength=len(centres))
-        moved = centres.copy()
-        for axis in range(3):
-            sums = np.bincount(member, weights=w * points[:, axis], minlength=len(centres))
-            moved[mass > 0, axis] = sums[mass > 0] / mass[mass > 0]
-        if np.allclose(moved, centres, atol=0.05):
-            break
-        centres = moved
-    member = np.square(points[:, None, :] - centres[None]).sum(-1).argmin(1)
+    centres, member = weighted_kmeans(colors * 2.0, weights, min(clusters, len(colors)), seed, iterations=20,
+                                      atol=0.05)
     cluster = np.full(lab.shape[:2], -1, np.int32)
     cluster[content] = member[inverse.ravel()]
     minimum = max(4, int(MIN_SEGMENT_SHARE * content.sum()))
