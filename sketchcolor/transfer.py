@@ -342,19 +342,28 @@ def reference_share(labels: np.ndarray, alignment: Alignment, reference: Referen
     return np.bincount(flat, weights=on, minlength=count) / np.maximum(np.bincount(flat, minlength=count), 1)
 
 
-def page_on_reference(paper: np.ndarray, alignment: Alignment, reference: Reference) -> np.ndarray:
+def page_on_reference(paper: np.ndarray, alignment: Alignment, reference: Reference,
+                      max_side: int = 512) -> np.ndarray:
     """bool (H, W): the drawing's ``paper`` that lands on the reference's drawing under ``alignment``, less strips
     narrower than twice :data:`PAGE_FILL_WIDTH` of the drawing's size (an opening: a slightly larger reference
-    silhouette leaves a thin ring around the drawing, not a shape)."""
-    ys, xs = np.nonzero(paper)
-    on = np.zeros(paper.shape, bool)
+    silhouette leaves a thin ring around the drawing, not a shape). Worked out at most ``max_side`` long and
+    brought back to full size smoothly; the paper's own edges (the lines) stay exact."""
+    height, width = paper.shape
+    step = max(1, int(np.ceil(max(height, width) / max_side)))
+    small = paper[step // 2::step, step // 2::step]
+    ys, xs = np.nonzero(small)
+    on = np.zeros(small.shape, bool)
     if ys.size == 0:
-        return on
-    mapped = alignment.to_reference(np.stack([ys, xs], 1).astype(np.float64))
+        return np.zeros(paper.shape, bool)
+    mapped = alignment.to_reference(np.stack([ys * step + step // 2, xs * step + step // 2], 1).astype(np.float64))
     on[ys, xs] = _sample(reference.content.astype(np.float64), mapped, 0.0) > 0.5
-    radius = PAGE_FILL_WIDTH * np.sqrt((~paper).sum())
+    radius = PAGE_FILL_WIDTH * np.sqrt((~small).sum())
     core = ndimage.distance_transform_edt(on) > radius
-    return on & (ndimage.distance_transform_edt(~core) <= radius + 1)
+    opened = on & (ndimage.distance_transform_edt(~core) <= radius + 1)
+    if step == 1:
+        return opened
+    full = Image.fromarray(opened.astype(np.uint8) * 255).resize((width, height), Image.BILINEAR)
+    return (np.asarray(full) >= 128) & paper
 
 
 def _reach(probs: np.ndarray, bins: np.ndarray, ab: np.ndarray, sigma: float = HISTOGRAM_SIGMA_AB) -> np.ndarray:

@@ -51,3 +51,23 @@ def test_hinted_example_outputs_are_pinned(bundled, hints_file):
     result = bundled.colorize(ROOT / "examples" / f"{name}.png", hints=load_hints_json(hints_file))
     assert_pinned(result.image, ROOT / "docs" / "examples" / f"{name}-hinted.png")
     assert json.loads(hints_file.read_text())["hints"]  # the file has hints to follow
+
+
+def test_referenced_example_output_is_pinned(bundled):
+    # sketchcolor colorize examples/robot-lines-turned.png --reference docs/examples/robot-lines-hinted.png
+    #   -o docs/examples/robot-lines-turned-referenced.png
+    result = bundled.colorize(ROOT / "examples" / "robot-lines-turned.png",
+                              reference=ROOT / "docs" / "examples" / "robot-lines-hinted.png")
+    assert result.reference["regime"] == "match" and result.reference["mirror"]
+    assert_pinned(result.image, ROOT / "docs" / "examples" / "robot-lines-turned-referenced.png")
+
+
+def test_palette_example_output_is_pinned(bundled):
+    # sketchcolor colorize examples/crocodile-gray.png --palette "#3f8a3a,#a8d080,#f4f4f4,#c03030"
+    #   -o docs/examples/crocodile-gray-palette.png
+    palette = ["#3f8a3a", "#a8d080", "#f4f4f4", "#c03030"]
+    result = bundled.colorize(ROOT / "examples" / "crocodile-gray.png", palette=palette)
+    flats = np.unique(np.asarray(result.flat.convert("RGB")).reshape(-1, 3), axis=0)
+    allowed = {tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for h in palette} | {(255, 255, 255)}
+    assert {tuple(int(c) for c in rgb) for rgb in flats} <= allowed
+    assert_pinned(result.image, ROOT / "docs" / "examples" / "crocodile-gray-palette.png")
