@@ -271,6 +271,13 @@ def _sample(plane: np.ndarray, yx: np.ndarray, fill: float) -> np.ndarray:
     return out
 
 
+def _window_sums(plane: np.ndarray, size: int) -> np.ndarray:
+    """The sums of ``plane`` over every ``size`` x ``size`` window inside it (an integral image)."""
+    total = np.zeros((plane.shape[0] + 1, plane.shape[1] + 1))
+    total[1:, 1:] = plane.cumsum(0).cumsum(1)
+    return total[size:, size:] - total[:-size, size:] - total[size:, :-size] + total[:-size, :-size]
+
+
 def align(content: np.ndarray, edges: np.ndarray, reference: Reference, *, grid: int = ALIGN_GRID) -> Alignment:
     """The mirror, rotation, scale and shift that lay the drawing (``content`` (H, W) bool, its silhouette;
     ``edges`` (H, W) its :func:`line_edges`) best on the reference.
@@ -297,14 +304,13 @@ def align(content: np.ndarray, edges: np.ndarray, reference: Reference, *, grid:
     drawing -= drawing.mean()
     norm_d = np.sqrt(np.square(drawing).sum())
     inside_d = _sample(content.astype(np.float64), inner, 0.0) > 0.5
-    window = np.ones((grid, grid))
 
     def best_shift(mirror: bool, angle: float, scale: float) -> tuple[float, np.ndarray]:
         alignment = Alignment(mirror, angle, scale, centre_d, centre_r, 0.0)
         ref = _sample(reference.edges, alignment.to_reference(outer), 0.0).reshape(side, side)
         product = signal.correlate(ref, drawing, mode="valid", method="fft")
-        local = signal.correlate(ref, window, mode="valid", method="fft")
-        energy = signal.correlate(np.square(ref), window, mode="valid", method="fft") - local**2 / window.size
+        local = _window_sums(ref, grid)
+        energy = _window_sums(np.square(ref), grid) - local**2 / grid**2
         ncc = product / np.maximum(np.sqrt(np.maximum(energy, 0.0)) * norm_d, 1e-9)
         i, j = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
         return float(ncc[i, j]), np.array([(i - margin) * step, (j - margin) * step])
