@@ -404,9 +404,12 @@ def colorize_variations(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[
 def colorize_page(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint], mode: str = "auto",
                   cleanup: bool = False, shading: bool = False, gap_closing: float | None = None,
                   palette_text: str | None = "", reference_path: str | os.PathLike | None = None, variations: Any = 1,
-                  *, max_pixels: int | None = PAGE_MAX_PIXELS) -> tuple[list[Any], str]:
+                  *, max_pixels: int | None = PAGE_MAX_PIXELS,
+                  previous: np.ndarray | None = None) -> tuple[list[Any], str]:
     """One press of "Color it" with the "Colors from…" controls as the page sends them (the palette field's text,
-    the reference's upload path, the variations number) -> (results, status line).
+    the reference's upload path, the variations number) -> (results, status line). previous: the flats of the last
+    picture colored, when the artist keeps its colors (the page's batch consistency): the reference when none is
+    uploaded.
 
     The first result is the one shown and downloaded; there are more with variations > 1. Bad controls raise
     HintError, ImageError or ConfigError with a message for the artist (:func:`check_variations` says which
@@ -414,6 +417,9 @@ def colorize_page(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint],
     """
     palette = palette_from_text(palette_text)
     reference_u8 = load_reference(reference_path, max_pixels=max_pixels)
+    follows_previous = reference_u8 is None and previous is not None and palette is None
+    if follows_previous:
+        reference_u8 = np.asarray(previous)
     k = check_variations(variations, palette, reference_u8)
     if k > 1:
         results = colorize_variations(colorizer, picture_u8, hints, k, mode, cleanup, shading, gap_closing)
@@ -422,6 +428,8 @@ def colorize_page(colorizer: Any, picture_u8: np.ndarray, hints: Sequence[Hint],
                                     palette=palette, reference=reference_u8)]
     status = status_text(results[0], mode, len(hints), palette_colors=len(palette or []),
                          reference=reference_u8 is not None, variations=k)
+    if follows_previous:
+        status = status.replace("the color reference", "the last picture's colors")
     return results, status
 
 
@@ -1086,23 +1094,25 @@ def build_demo(
         return {"x": x, "y": y, "colors": [[color, round(float(p), 4)] for color, p in suggestions]}
 
     def run(picture_u8, strokes_value, points, mode, cleanup, shading, gap, palette_text, reference_path, variations,
-            progress=gr.Progress()):
+            keep_colors=False, last_flat=None, progress=gr.Progress()):
         stroke_hints, point_hints = page_hints(picture_u8, strokes_value, points)
         hints = stroke_hints + point_hints
         progress(0.05, desc=f"Coloring the picture with {_plural(len(hints), 'hint')}")
         results, status = colorize_page(colorizer, picture_u8, hints, mode, cleanup, shading, gap, palette_text,
-                                        reference_path, variations, max_pixels=max_pixels)
+                                        reference_path, variations, max_pixels=max_pixels,
+                                        previous=last_flat if keep_colors else None)
         result = results[0]
+        flat_u8 = np.asarray(result.flat.convert("RGB"))
         out_dir = scratch.new_run()
         png_path = save_png(result, out_dir)
         gallery_pictures = variations_gallery(results)
         # The picture first; the layered files take a while longer and follow.
-        yield (png_path, np.asarray(result.l_estimate.convert("L")), np.asarray(result.flat.convert("RGB")),
+        yield (png_path, np.asarray(result.l_estimate.convert("L")), flat_u8,
                png_path, None, None, status + " Writing the layered files…",
-               gr.update(value=gallery_pictures, visible=gallery_pictures is not None))
+               gr.update(value=gallery_pictures, visible=gallery_pictures is not None), flat_u8)
         progress(0.8, desc="Writing the layered files")
         ora_path, psd_path = save_layered(result, out_dir)
-        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), ora_path, psd_path, status, gr.skip()
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), ora_path, psd_path, status, gr.skip(), gr.skip()
 
     def run_api(editor, points, mode, cleanup, shading=False, gap=None, palette_text="", reference_path=None,
                 variations=1):
@@ -1175,6 +1185,10 @@ def build_demo(
                                            info="more than 1: colorings to choose from, in a gallery below the "
                                                 "result; without a palette or a reference",
                                            elem_id="sketchcolor-variations")
+                    keep_colors = gr.Checkbox(False, label="Keep the last picture's colors",
+                                              info="for the next page or frame of a batch: the picture colored "
+                                                   "last is the reference (an uploaded one comes first)",
+                                              elem_id="sketchcolor-keep-colors")
         with gr.Row(equal_height=True):
             run_button = gr.Button("Color it", variant="primary", scale=0, min_width=160, elem_id="sketchcolor-run")
             hint_count = gr.Markdown(hint_summary(None, None, None), elem_id="sketchcolor-hint-count")
@@ -1231,8 +1245,11 @@ def build_demo(
         clear_points.click(lambda: [], None, [points], **private)
         # A bad reference is said as soon as it is uploaded, not only at "Color it".
         reference.upload(for_people(check_reference), [reference], None, show_progress="hidden", **private)
-        run_button.click(for_people(run), [picture, canvas, points, mode, cleanup, shading, gap, *colors_from],
-                         page_outputs, concurrency_id="model", trigger_mode="once", **private)
+        # The last picture's flats outlive a new picture: the next page or frame may follow them.
+        last_flat = gr.State(None)
+        run_button.click(for_people(run), [picture, canvas, points, mode, cleanup, shading, gap, *colors_from,
+                                           keep_colors, last_flat],
+                         [*page_outputs, last_flat], concurrency_id="model", trigger_mode="once", **private)
         # New inputs go at the end, with defaults, so older API clients keep working.
         api_trigger.click(for_people(run_api), [api_editor, points, mode, cleanup, shading, gap, *colors_from],
                           outputs, api_name="colorize", concurrency_id="model")

@@ -432,6 +432,23 @@ def test_colorize_page_passes_the_palette_and_the_reference(tmp_path):
     assert fake.calls[-1]["palette"] == ["#e03020"] and fake.calls[-1]["reference"].shape == (30, 40, 3)
 
 
+def test_colorize_page_can_keep_the_last_pictures_colors(tmp_path):
+    fake = FakeColorizer()
+    picture = line_drawing()
+    first, _ = D.colorize_page(fake, picture, [], "sketch")
+    previous = np.asarray(first[0].flat.convert("RGB"))
+    results, status = D.colorize_page(fake, picture, [], "sketch", previous=previous)
+    assert np.array_equal(fake.calls[-1]["reference"], previous)
+    assert status == "Colored as line art in 0.01 s with 0 hints and the last picture's colors (3 of 4 regions matched)."
+    # An uploaded reference comes first, and a palette is a choice of colors of its own.
+    reference_path = tmp_path / "reference.png"
+    Image.fromarray(np.full((30, 40, 3), (58, 166, 85), np.uint8)).save(reference_path)
+    D.colorize_page(fake, picture, [], "sketch", reference_path=str(reference_path), previous=previous)
+    assert fake.calls[-1]["reference"].shape == (30, 40, 3)
+    D.colorize_page(fake, picture, [], "sketch", palette_text="#e03020", previous=previous)
+    assert fake.calls[-1]["reference"] is None and fake.calls[-1]["palette"] == ["#e03020"]
+
+
 def test_status_says_what_the_reference_did():
     assert D.reference_text({"regime": "match", "matched": 10, "regions": 12}) == (
         "the color reference (10 of 12 regions matched)")
@@ -589,7 +606,11 @@ def test_build_demo_wires_the_page(tmp_path):
     assert accordion["type"] == "accordion" and accordion["props"]["open"] is False
     ids = {name: by_id[f"sketchcolor-{name}"]["id"] for name in ("palette", "reference", "variations", "gap")}
     assert api["inputs"][-4:] == [ids["gap"], ids["palette"], ids["reference"], ids["variations"]]
-    assert run["inputs"][-3:] == [ids["palette"], ids["reference"], ids["variations"]]
+    keep = by_id["sketchcolor-keep-colors"]
+    assert run["inputs"][-5:-1] == [ids["palette"], ids["reference"], ids["variations"], keep["id"]]
+    assert keep["props"]["value"] is False and keep["id"] not in api["inputs"]
+    # The last flats go in and come back out as the same state, which a new picture leaves alone.
+    assert run["inputs"][-1] in run["outputs"]
     gallery_id = by_id["sketchcolor-variations-gallery"]["id"]
     assert gallery_id in run["outputs"] and gallery_id not in api["outputs"] and len(api["outputs"]) == 7
     variations = by_id["sketchcolor-variations"]["props"]
@@ -613,16 +634,22 @@ def test_color_it_fills_the_gallery_with_variations():
     picture = line_drawing()
     steps = list(run(picture, canvas_value(), [[70, 30, "#2f7fd8"]], "sketch", False, False, 0.01, "", None, 3))
     first, last = steps
-    assert len(first) == len(last) == 8
-    gallery = first[-1]
+    assert len(first) == len(last) == 9
+    gallery = first[-2]
+    assert np.array_equal(first[-1], first[2]) and last[-1] == {"__type__": "update"}  # the flats, kept for later
     assert gallery["visible"] is True and len(gallery["value"]) == 3
     assert np.array_equal(gallery["value"][0][0], np.asarray(Image.open(first[0]).convert("RGB")))
     assert last[4].endswith("sketchcolor.ora") and last[5].endswith("sketchcolor.psd")
     assert last[6].startswith("Colored 3 variations as line art")
     # One coloring hides the gallery again and sends the palette on.
     first, _ = run(picture, canvas_value(), [], "sketch", False, False, 0.01, "#e03020 #3060c0", None, 1)
-    assert first[-1] == {"__type__": "update", "value": None, "visible": False}
+    assert first[-2] == {"__type__": "update", "value": None, "visible": False}
     assert fake.calls[-1]["palette"] == ["#e03020", "#3060c0"]
+    # Keeping the last picture's colors hands its flats on as the reference.
+    previous = first[-1]
+    first, _ = run(picture, canvas_value(), [], "sketch", False, False, 0.01, "", None, 1, True, previous)
+    assert np.array_equal(fake.calls[-1]["reference"], previous)
+    assert "the last picture's colors" in first[6]
 
 
 def test_color_it_says_why_the_controls_do_not_go_together(tmp_path):
