@@ -39,7 +39,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZES = (256, 512, 1024, 2048, 4096)
-MODES = ("sketch", "gray", "real")  # "real": pencil on tinted, unevenly lit paper, colored with mode "auto"
+# "real": pencil on tinted, unevenly lit paper, colored with mode "auto"; "referenced": the line art colored after a
+# mirrored colored version of itself (`colorize(reference=...)`, the alignment and matching's cost).
+MODES = ("sketch", "gray", "real", "referenced")
+DEFAULT_MODES = ("sketch", "gray", "real")
 LAYER_FORMATS = ("ora", "psd")
 DEFAULT_LAYER_SIZES = (4096,)  # layered files are measured against the pipeline's own peak memory at this size
 NET_SIZE = 256  # side of the square net inputs for params / FLOPs / net latency / throughput
@@ -57,7 +60,7 @@ class BenchConfig:
     checkpoint: str | None = None
     random_init: bool = False
     sizes: tuple[int, ...] = DEFAULT_SIZES
-    modes: tuple[str, ...] = MODES
+    modes: tuple[str, ...] = DEFAULT_MODES
     devices: tuple[str, ...] = ("cpu",)
     threads: int = 1
     repeats: int = 10
@@ -167,6 +170,8 @@ def synthetic_picture(size: int, mode: str, seed: int = 0):
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
+    if mode == "referenced":
+        mode = "sketch"  # the line art; its reference is synthetic_reference's
     img = Image.new("L", (size, size), 255)
     draw = ImageDraw.Draw(img)
     stroke = max(1, size // (500 if mode == "real" else 170))
@@ -196,6 +201,25 @@ def synthetic_picture(size: int, mode: str, seed: int = 0):
         rgb = paper * (light * (1 - 0.6 * ink) * (1 + grain))[:, :, None]  # pencil: 40% of the paper's light
         return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
     return img.convert("RGB")
+
+
+def synthetic_reference(size: int, seed: int = 0):
+    """The "sketch" picture's shapes filled with colors and outlined, mirrored left to right, PIL RGB: a colored
+    version of the line art in another pose, the reference of the "referenced" mode."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)  # the same draws as synthetic_picture's "sketch"
+    img = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    stroke = max(1, size // 170)
+    colors = ((224, 48, 32), (32, 112, 224), (48, 176, 64), (240, 200, 40), (160, 64, 200), (250, 170, 120))
+    for index in range(12):
+        x0, y0 = rng.uniform(0.02, 0.7, 2) * size
+        w, h = rng.uniform(0.1, 0.3, 2) * size
+        box = (x0, y0, x0 + w, y0 + h)
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape(box, fill=colors[index % len(colors)], outline=(0, 0, 0), width=stroke)
+    return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
 
 
 def synthetic_hints(size: int, count: int, seed: int = 0) -> list:
@@ -240,9 +264,10 @@ def measure_pipeline(checkpoint: str | None, *, size: int, mode: str, device: st
     picture = synthetic_picture(size, mode, seed)
     hint_list = synthetic_hints(size, hints, seed)
     rss_loaded = current_rss_bytes()
-    colorize_mode = "auto" if mode == "real" else mode
-    times = time_calls(lambda: colorizer.colorize(picture, hint_list, mode=colorize_mode), repeats=repeats,
-                       warmup=warmup, device=device)
+    colorize_mode = {"real": "auto", "referenced": "sketch"}.get(mode, mode)
+    options = {"reference": synthetic_reference(size, seed)} if mode == "referenced" else {}
+    times = time_calls(lambda: colorizer.colorize(picture, hint_list, mode=colorize_mode, **options),
+                       repeats=repeats, warmup=warmup, device=device)
     row = {"device": device, "mode": mode, "size": size, **latency_stats(times),
            "rss_loaded_mib": rss_loaded / _MIB, "peak_rss_mib": peak_rss_bytes() / _MIB, "cuda_peak_mib": None}
     if device.startswith("cuda"):
@@ -609,7 +634,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                          help="benchmark randomly initialised default-config nets (speed does not depend on weights)")
     p.add_argument("--sizes", type=_positive_int_list, default=DEFAULT_SIZES,
                    help="pipeline picture sides in pixels, comma-separated (default: 256,512,1024,2048,4096)")
-    p.add_argument("--modes", type=_modes, default=MODES, help="pipeline modes, comma-separated (default: sketch,gray)")
+    p.add_argument("--modes", type=_modes, default=DEFAULT_MODES, help="pipeline modes, comma-separated (default: sketch,gray,real; "
+                        "also referenced: line art colored after a mirrored colored version of itself)")
     p.add_argument("--layer-sizes", type=_size_list_or_none, default=DEFAULT_LAYER_SIZES,
                    help="sides at which writing the layered files is measured (default: 4096; 'none' skips it)")
     p.add_argument("--repeats", type=_positive, default=10, help="timed calls per measurement (default: 10)")

@@ -143,3 +143,13 @@ def test_the_real_picture_is_pencil_on_tinted_paper_that_reads_as_line_art():
     assert (picture.mean(axis=2) > 240).mean() < 0.2  # no white paper to start from
     page = clean_page(picture)
     assert page.found and (page.gray == 255).mean() > 0.8 and detect_mode(page.gray) == "sketch"
+
+
+def test_the_referenced_mode_colors_its_line_art_after_a_mirrored_colored_version():
+    line = np.asarray(bench.synthetic_picture(128, "referenced", seed=3).convert("L")) < 128
+    assert np.array_equal(line, np.asarray(bench.synthetic_picture(128, "sketch", seed=3).convert("L")) < 128)
+    reference = np.asarray(bench.synthetic_reference(128, seed=3))
+    assert np.array_equal(reference, np.asarray(bench.synthetic_reference(128, seed=3)))
+    outline = reference[:, ::-1].max(axis=2) < 64  # mirrored back: its outlines are the line art's
+    assert (outline & line).sum() > 0.8 * outline.sum()
+    assert len(np.unique(reference.reshape(-1, 3), axis=0)) >= 6  # filled with colors
