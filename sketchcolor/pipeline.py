@@ -885,12 +885,12 @@ class Colorizer:
         estimate's shading around the entry's L); a grayscale picture keeps its own L with the entries' ab. The
         page stays white (with the config's ``white_page``, the default), so white need not be in the palette.
         reference: a colored picture (any form ``image`` takes, or a :class:`~sketchcolor.transfer.Reference`
-        read once for many calls) whose colors to follow (method "net" only; not with a palette). reference_mode: "match" takes each region's color from the reference segment matched to
-        it (a colored drawing of the same subject: another pose, page or frame); "global" lets the reference's
-        color distribution reweight the net's (any colored picture: its mood); "auto" (default) matches when
-        the reference aligns with the drawing, else goes global, and unmatched regions follow the reference
-        globally too (:mod:`sketchcolor.transfer`). Hints win over the reference. ``result.reference`` says what
-        happened.
+        read once for many calls) whose colors to follow (method "net" only; not with a palette).
+        reference_mode: "match" takes each region's color from the reference segment matched to it (a colored
+        drawing of the same subject: another pose, page or frame); "global" lets the reference's color
+        distribution reweight the net's (any colored picture: its mood); "auto" (default) matches when the
+        reference aligns with the drawing, else goes global, and unmatched regions follow the reference globally
+        too (:mod:`sketchcolor.transfer`). Hints win over the reference. ``result.reference`` says what happened.
 
         Raises:
             ImageError: a bad picture or reference (not an image, too large, a reference under 8 pixels on a

@@ -3,9 +3,9 @@
 Two regimes, one reference:
 
 - **match** (the reference is a colored drawing of the same subject: another pose, another page, the previous
-  frame). The reference is cut into color segments (:func:`color_segments`); the drawing's silhouette and tones are
-  aligned with the reference's by a similarity transform with an optional mirror (:func:`align`, searched, since
-  a character may face the other way); every region of the drawing then takes the color of the segment that a
+  frame). The reference is cut into color segments (:func:`color_segments`); the drawing is laid on the reference
+  by a similarity transform with an optional mirror (:func:`align`: its lines against the reference's color edges,
+  searched, since a character may face the other way); every region of the drawing then takes the color of the segment that a
   capacity-limited Hungarian assignment over region descriptors gives it (:func:`match_regions`: how much of the
   region lands on the segment, how far apart their centres are, their lightness, their size, and how likely the
   color net finds the segment's color there).
@@ -39,10 +39,14 @@ __all__ = [
     "align",
     "check_reference_mode",
     "color_segments",
+    "edge_map",
     "global_weights",
+    "line_edges",
     "load_reference",
     "match_regions",
+    "page_on_reference",
     "reference_histogram",
+    "reference_share",
 ]
 
 REFERENCE_MODES = ("auto", "match", "global")
@@ -321,7 +325,8 @@ def align(content: np.ndarray, edges: np.ndarray, reference: Reference, *, grid:
                   for f in ALIGN_SCALES]
     score, offset, mirror, angle, scale = max(candidates, key=lambda c: c[0])
     for angle_step, scale_step in ((ALIGN_STEP_DEGREES / 3, 1.03), (ALIGN_STEP_DEGREES / 9, 1.01)):
-        for a, f in ((angle - angle_step, 1.0), (angle + angle_step, 1.0), (angle, scale_step), (angle, 1 / scale_step)):
+        steps = ((angle - angle_step, 1.0), (angle + angle_step, 1.0), (angle, scale_step), (angle, 1 / scale_step))
+        for a, f in steps:
             s, o = best_shift(mirror, a, scale * f)
             if s > score:
                 score, offset, angle, scale = s, o, a, scale * f
