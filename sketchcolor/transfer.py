@@ -71,7 +71,7 @@ ALIGN_SCALES = tuple(np.geomspace(0.7, 1.4, 7))
 ALIGN_GRID = 64
 # Edges are blurred by this share of the long side before they are compared.
 EDGE_BLUR = 0.01
-# Match when the aligned silhouettes' IoU plus the tones' and edges' correlations (each 0-1) reaches this.
+# Match when the aligned edges' normalized correlation plus the silhouettes' IoU (each 0-1) reaches this.
 MATCH_MIN_SCORE = 1.1
 # An open shape of a drawing's page becomes a region when this share of it lands on the reference's drawing.
 POCKET_SHARE = 0.6
@@ -117,6 +117,7 @@ class Reference:
 
 
 def check_reference_mode(mode: Any) -> str:
+    """``mode`` when it is one of :data:`REFERENCE_MODES` (ConfigError else)."""
     if mode not in REFERENCE_MODES:
         raise ConfigError(f"unknown reference mode {mode!r}; allowed: {', '.join(REFERENCE_MODES)}")
     return mode
