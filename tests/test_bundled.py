@@ -71,3 +71,12 @@ def test_palette_example_output_is_pinned(bundled):
     allowed = {tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for h in palette} | {(255, 255, 255)}
     assert {tuple(int(c) for c in rgb) for rgb in flats} <= allowed
     assert_pinned(result.image, ROOT / "docs" / "examples" / "crocodile-gray-palette.png")
+
+
+def test_mood_example_output_is_pinned(bundled):
+    # sketchcolor colorize examples/snowman-lines.png --reference docs/examples/robot-lines-hinted.png
+    #   --reference-mode global -o docs/examples/snowman-lines-mood.png
+    result = bundled.colorize(ROOT / "examples" / "snowman-lines.png",
+                              reference=ROOT / "docs" / "examples" / "robot-lines-hinted.png", reference_mode="global")
+    assert result.reference["regime"] == "global"
+    assert_pinned(result.image, ROOT / "docs" / "examples" / "snowman-lines-mood.png")
