@@ -279,10 +279,16 @@ def load_pictures(cfg: EvalConfig) -> tuple[list[Picture], list[dict[str, str]]]
     return pictures, skipped
 
 
+def _picture_seed(kind: str, picture_id: str, seed: int) -> int:
+    """A 64-bit seed for one use (``kind``) of a picture: the first 8 bytes of SHA-256 of the kind, the run seed and
+    the id, so every use draws apart and the same picture draws the same in every run."""
+    digest = hashlib.sha256(f"sketchcolor-eval-{kind}:{seed}:{picture_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
 def style_seed(picture_id: str, seed: int = 0) -> int:
     """A 64-bit seed for a picture's real-drawing style (SHA-256 of the id and the run seed, like :func:`hint_seed`)."""
-    digest = hashlib.sha256(f"sketchcolor-eval-style:{seed}:{picture_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    return _picture_seed("style", picture_id, seed)
 
 
 def add_real_lines(pictures: Sequence[Picture], seed: int = 0) -> None:
@@ -379,8 +385,7 @@ def methods_for(task: str, with_model: bool, auto_mode: bool = False, palette: b
 
 def reference_seed(picture_id: str, seed: int = 0) -> int:
     """A 64-bit seed for a target's reference warp and shuffle (SHA-256 of the id and the run seed)."""
-    digest = hashlib.sha256(f"sketchcolor-eval-reference:{seed}:{picture_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    return _picture_seed("reference", picture_id, seed)
 
 
 def posed_reference(color_u8: np.ndarray, seed: int) -> np.ndarray:
@@ -471,14 +476,12 @@ def sequence_agreement(colorizer: Any, picture: Picture, frames: int, seed: int,
 
 def variations_seed(picture_id: str, seed: int = 0) -> int:
     """A 63-bit seed for a picture's variations (SHA-256 of the id and the run seed, like :func:`hint_seed`)."""
-    digest = hashlib.sha256(f"sketchcolor-eval-variations:{seed}:{picture_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
+    return _picture_seed("variations", picture_id, seed) >> 1
 
 
 def palette_seed(picture_id: str, seed: int = 0) -> int:
     """A 64-bit seed for a target's palette k-means (SHA-256 of the id and the run seed, like :func:`hint_seed`)."""
-    digest = hashlib.sha256(f"sketchcolor-eval-palette:{seed}:{picture_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    return _picture_seed("palette", picture_id, seed)
 
 
 def target_palette(target_u8: np.ndarray, k: int, seed: int) -> np.ndarray:

@@ -40,7 +40,7 @@ from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 from sketchcolor.models.interface import ColorModel, InversionModel
 from sketchcolor.palette import (PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries,
                                  palette_lab, parse_palette, snap_hints)
-from sketchcolor.regions import GAP_CLOSING, region_mean
+from sketchcolor.regions import GAP_CLOSING, region_mean, region_means
 from sketchcolor.variations import check_count, check_seed, draw_region_ab
 
 log = logging.getLogger(__name__)
@@ -1150,8 +1150,7 @@ class Colorizer:
         ``opened`` on (taken from the page) that none matched go back to the ``paper``. Returns ``(l, ab, paper)``."""
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
-        sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
-        region_l = np.bincount(flat_labels, weights=l_full.numpy().ravel(), minlength=count) / sizes
+        region_l = region_means([l_full.numpy()], labels, count)[0]
         regions = ~_regions_holding(flat_labels, hinted | paper, count)
         regions[0] = False
         segment = self._match_reference(reference, alignment, info, labels, regions, region_l, sketch, small)
@@ -1218,9 +1217,7 @@ class Colorizer:
         drawable = probs.sum(1) > 0
         drawable[labels[hinted | paper]] = False
         drawable[0] = False
-        sizes = np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
-        first = np.stack([np.bincount(labels.ravel(), weights=plane.ravel(), minlength=count) / sizes
-                          for plane in ab_full.numpy()], 1)  # (count, 2) each region's mean ab
+        first = region_means(ab_full.numpy(), labels, count).T  # (count, 2) each region's mean ab
         drawn = draw_region_ab(probs[drawable], self.color.bins.cpu().double().numpy(), first[drawable], variations,
                                temperature, seed)
         index = nearest_region_index(labels)
@@ -1268,11 +1265,9 @@ class Colorizer:
             labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper)
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
-        sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
         # One tone and one color per region: the means of the estimate and of the net's color over it, the tone
         # over the region's pixels clear of the lines where it has any.
-        region_lab = np.stack([np.bincount(flat_labels, weights=plane.ravel(), minlength=count) / sizes
-                               for plane in (l_detail.numpy(), ab_full[0].numpy(), ab_full[1].numpy())])
+        region_lab = region_means((l_detail.numpy(), ab_full[0].numpy(), ab_full[1].numpy()), labels, count)
         del ab_full
         clear_small = small["clear"]
         rows = np.minimum(np.arange(height) * clear_small.shape[0] // height, clear_small.shape[0] - 1)
@@ -1376,9 +1371,7 @@ class Colorizer:
         height, width = labels.shape
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
-        sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
-        region_lab = np.stack([np.bincount(flat_labels, weights=plane.ravel(), minlength=count) / sizes
-                               for plane in (l_full.numpy(), ab_full[0].numpy(), ab_full[1].numpy())])
+        region_lab = region_means((l_full.numpy(), ab_full[0].numpy(), ab_full[1].numpy()), labels, count)
         entries_lab = palette_lab(palette)
         region_hinted = _regions_holding(flat_labels, hinted, count) if sketch else np.zeros(count, bool)
         page_rows = None if sketch else _regions_holding(flat_labels, paper, count) & ~region_hinted

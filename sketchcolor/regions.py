@@ -463,6 +463,17 @@ def nearest_region_index(labels: np.ndarray) -> np.ndarray | None:
     return indices[0].astype(np.int64) * labels.shape[1] + indices[1]
 
 
+def region_means(planes: Sequence[np.ndarray], labels: np.ndarray, count: int | None = None) -> np.ndarray:
+    """(C, R) float64: each of the C ``planes`` (each (H, W), like ``labels``) averaged over every label's pixels
+    (float64 sums), R = ``count`` (default labels.max() + 1); a label without pixels reads 0. The planes are read
+    one by one, never stacked (a full-size copy at 4096²)."""
+    flat_labels = labels.ravel()
+    count = int(labels.max()) + 1 if count is None else count
+    sizes = np.maximum(np.bincount(flat_labels, minlength=count), 1)
+    return np.stack([np.bincount(flat_labels, weights=np.asarray(plane).ravel(), minlength=count) / sizes
+                     for plane in planes])
+
+
 def region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Every labelled region's pixels set to the region's mean (float64 sums), per channel.
 
@@ -479,9 +490,6 @@ def region_mean(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return out
     flat_labels = labels.ravel()
     inside = flat_labels > 0
-    counts = np.maximum(np.bincount(flat_labels, minlength=n + 1), 1)
-    for channel in out:
-        flat = channel.reshape(-1)
-        means = np.bincount(flat_labels, weights=flat, minlength=n + 1) / counts
-        flat[inside] = means[flat_labels[inside]]
+    for channel, means in zip(out, region_means(out, labels, n + 1)):
+        channel.reshape(-1)[inside] = means[flat_labels[inside]]
     return out

@@ -31,6 +31,7 @@ from sketchcolor.color import rgb_u8_to_lab_np
 from sketchcolor.errors import ConfigError, ImageError
 from sketchcolor.image_io import load_image
 from sketchcolor.palette import weighted_kmeans
+from sketchcolor.regions import on_border, region_means
 
 __all__ = [
     "REFERENCE_MODES",
@@ -143,11 +144,8 @@ def load_reference(image: Any, *, max_pixels: int | None) -> Reference:
         rgb = rgb.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.BOX)
     lab = rgb_u8_to_lab_np(np.array(rgb)).astype(np.float64)
     segments = color_segments(lab)
-    count = int(segments.max()) + 1
-    areas = np.bincount(segments.ravel(), minlength=count).astype(np.float64)
-    colors = np.stack([np.bincount(segments.ravel(), weights=lab[..., c].ravel(), minlength=count)
-                       / np.maximum(areas, 1) for c in range(3)], 1)
-    return Reference(lab, segments, colors, areas)
+    areas = np.bincount(segments.ravel()).astype(np.float64)
+    return Reference(lab, segments, region_means(lab.transpose(2, 0, 1), segments).T, areas)
 
 
 def edge_map(lab: np.ndarray) -> np.ndarray:
@@ -184,8 +182,7 @@ def _page(lab: np.ndarray) -> np.ndarray:
     else:
         candidate = (lab[..., 0] > PAGE_L) & (np.hypot(lab[..., 1], lab[..., 2]) < PAGE_CHROMA)
     components, _ = ndimage.label(candidate)
-    touching = np.unique(np.concatenate([components[0], components[-1], components[:, 0], components[:, -1]]))
-    return np.isin(components, touching[touching > 0])
+    return on_border(components)[components]
 
 
 def color_segments(lab: np.ndarray, *, clusters: int = SEGMENT_CLUSTERS, seed: int = 0) -> np.ndarray:
@@ -338,18 +335,28 @@ def align(content: np.ndarray, edges: np.ndarray, reference: Reference, *, grid:
     return alignment
 
 
+def _shrink(plane: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """``(small, step)``: every ``step``-th pixel of ``plane`` (H, W) each way from ``step // 2``, so that ``small``
+    is at most ``max_side`` long."""
+    step = max(1, int(np.ceil(max(plane.shape) / max_side)))
+    return plane[step // 2::step, step // 2::step], step
+
+
+def _landing(ys: np.ndarray, xs: np.ndarray, step: int, alignment: Alignment) -> np.ndarray:
+    """(N, 2): where the pixels (ys, xs) of a :func:`_shrink` grid of ``step`` land on the reference."""
+    return alignment.to_reference(np.stack([ys * step + step // 2, xs * step + step // 2], 1).astype(np.float64))
+
+
 def reference_share(labels: np.ndarray, alignment: Alignment, reference: Reference,
                     max_side: int = 384) -> np.ndarray:
     """(R,) for each label of ``labels`` (H, W) int, the share of its pixels that land on the reference's drawing
     (a segment, not its page) under ``alignment``; computed on ``labels`` shrunk to ``max_side``."""
     count = int(labels.max()) + 1
-    step = max(1, int(np.ceil(max(labels.shape) / max_side)))
-    small = labels[step // 2::step, step // 2::step]
+    small, step = _shrink(labels, max_side)
     yy, xx = np.nonzero(small > 0)
     if yy.size == 0:
         return np.zeros(count)
-    yx = np.stack([yy * step + step // 2, xx * step + step // 2], 1).astype(np.float64)
-    on = _sample(reference.content.astype(np.float64), alignment.to_reference(yx), 0.0)
+    on = _sample(reference.content.astype(np.float64), _landing(yy, xx, step, alignment), 0.0)
     flat = small[yy, xx]
     return np.bincount(flat, weights=on, minlength=count) / np.maximum(np.bincount(flat, minlength=count), 1)
 
@@ -361,14 +368,12 @@ def page_on_reference(paper: np.ndarray, alignment: Alignment, reference: Refere
     silhouette leaves a thin ring around the drawing, not a shape). Worked out at most ``max_side`` long and
     brought back to full size smoothly; the paper's own edges (the lines) stay exact."""
     height, width = paper.shape
-    step = max(1, int(np.ceil(max(height, width) / max_side)))
-    small = paper[step // 2::step, step // 2::step]
+    small, step = _shrink(paper, max_side)
     ys, xs = np.nonzero(small)
     on = np.zeros(small.shape, bool)
     if ys.size == 0:
         return np.zeros(paper.shape, bool)
-    mapped = alignment.to_reference(np.stack([ys * step + step // 2, xs * step + step // 2], 1).astype(np.float64))
-    on[ys, xs] = _sample(reference.content.astype(np.float64), mapped, 0.0) > 0.5
+    on[ys, xs] = _sample(reference.content.astype(np.float64), _landing(ys, xs, step, alignment), 0.0) > 0.5
     radius = PAGE_FILL_WIDTH * np.sqrt((~small).sum())
     core = ndimage.distance_transform_edt(on) > radius
     opened = on & (ndimage.distance_transform_edt(~core) <= radius + 1)
@@ -400,18 +405,15 @@ def match_regions(labels: np.ndarray, regions: np.ndarray, region_l: np.ndarray,
     to every region at :data:`MATCH_MAX_COST`, so a region that matches nothing does not take a copy another needs.
     The work runs on ``labels`` shrunk to ``max_side``; a region it loses is not matched.
     """
-    height, width = labels.shape
     count = int(labels.max()) + 1
-    step = max(1, int(np.ceil(max(height, width) / max_side)))
-    small = labels[step // 2::step, step // 2::step]
+    small, step = _shrink(labels, max_side)
     yy, xx = np.nonzero(small >= 0)
     flat = small.ravel()
     keep = regions[flat]
     if not keep.any() or reference.colors.shape[0] <= 1:
         return np.zeros(count, np.int64), np.full(count, np.inf)
     r_of = flat[keep]
-    yx = np.stack([yy[keep] * step + step // 2, xx[keep] * step + step // 2], 1).astype(np.float64)
-    mapped = alignment.to_reference(yx)
+    mapped = _landing(yy[keep], xx[keep], step, alignment)
     seg = _sample(reference.segments.astype(np.float64), mapped, 0.0).astype(np.int64)
     n_seg = reference.colors.shape[0]
     votes = np.bincount(r_of * n_seg + seg, minlength=count * n_seg).reshape(count, n_seg)
