@@ -47,6 +47,7 @@ constant, and softmax ignores constant shifts, the two are identical, and ours a
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -72,6 +73,7 @@ __all__ = [
     "l_to_norm",
     "lab_to_rgb",
     "lab_to_rgb_u8_np",
+    "max_chroma_table",
     "nearest_bin",
     "norm_to_ab",
     "norm_to_l",
@@ -232,6 +234,22 @@ def lab_to_rgb(lab: Tensor, clip: bool = True) -> Tensor:
     if clip:
         rgb = rgb.clamp(0.0, 1.0)
     return rgb.to(out_dtype)
+
+
+@functools.lru_cache(maxsize=1)
+def max_chroma_table(n_l: int = 101, n_hue: int = 360) -> torch.Tensor:
+    """(n_l, n_hue) float32: the largest in-sRGB chroma at each L (0..100) and hue angle (0..2π), by bisection."""
+    l = torch.linspace(0, 100, n_l, dtype=torch.float64)[:, None].expand(n_l, n_hue)
+    hue = torch.arange(n_hue, dtype=torch.float64)[None, :].expand(n_l, n_hue) * (2 * math.pi / n_hue)
+    lo = torch.zeros(n_l, n_hue, dtype=torch.float64)
+    hi = torch.full((n_l, n_hue), 200.0, dtype=torch.float64)
+    for _ in range(24):
+        mid = (lo + hi) / 2
+        rgb = lab_to_rgb(torch.stack([l, mid * torch.cos(hue), mid * torch.sin(hue)]), clip=False)
+        ok = ((rgb >= 0) & (rgb <= 1)).all(0)
+        lo = torch.where(ok, mid, lo)
+        hi = torch.where(ok, hi, mid)
+    return lo.float()
 
 
 def rgb_u8_to_lab_np(rgb_u8: np.ndarray) -> np.ndarray:

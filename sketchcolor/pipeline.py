@@ -22,7 +22,6 @@ import os
 import time
 import dataclasses
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -41,6 +40,7 @@ from sketchcolor.models.interface import ColorModel, InversionModel
 from sketchcolor.palette import (PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries,
                                  palette_lab, parse_palette, snap_hints)
 from sketchcolor.regions import GAP_CLOSING, region_mean, region_means
+from sketchcolor.tones import check_tones, typical_l
 from sketchcolor.variations import check_count, check_seed, draw_region_ab
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,9 @@ class PipelineConfig:
         below this; 0 keeps every open shape paper.
     shading: line art keeps the estimate's shading inside each region (default: one tone, the estimate's soft,
         blotchy shading at working size averaged out).
+    temperature_draw: the temperature that sharpens a region's distribution before a variation draws its color
+        from it (:meth:`Colorizer.colorize_variations`): sharper than line art's decoding, so a draw lands on one of
+        the net's likely colors, not on the muddy mixture between them.
     """
 
     working_size: int = DEFAULT_WORKING_SIZE
@@ -91,6 +94,7 @@ class PipelineConfig:
     white_page: bool = True
     pocket_l: float = 0.0
     shading: bool = False
+    temperature_draw: float = 0.2
 
     def __post_init__(self) -> None:
         for name, kind in (("working_size", int), ("hint_fill", bool), ("carry_lines", bool), ("white_page", bool),
@@ -98,7 +102,7 @@ class PipelineConfig:
             value = getattr(self, name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
-        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l"):
+        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l", "temperature_draw"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -108,7 +112,7 @@ class PipelineConfig:
         _check_gap_closing(self.gap_closing)
         if not 0 <= self.pocket_l <= 100:
             raise ConfigError(f"pocket_l must be between 0 and 100 (CIE L), got {self.pocket_l}")
-        for name in ("temperature_sketch", "temperature_gray"):
+        for name in ("temperature_sketch", "temperature_gray", "temperature_draw"):
             _check_temperature(getattr(self, name), name)
         for name in ("decode_sketch", "decode_gray"):
             if getattr(self, name) not in REGION_DECODES:
@@ -352,22 +356,6 @@ def _working_shape(height: int, width: int, working_size: int, multiple: int) ->
     return h, w, h_pad, w_pad
 
 
-@lru_cache(maxsize=1)
-def _max_chroma_table(n_l: int = 101, n_hue: int = 360) -> torch.Tensor:
-    """(n_l, n_hue) float32: the largest in-sRGB chroma at each L (0..100) and hue angle (0..2π), by bisection."""
-    l = torch.linspace(0, 100, n_l, dtype=torch.float64)[:, None].expand(n_l, n_hue)
-    hue = torch.arange(n_hue, dtype=torch.float64)[None, :].expand(n_l, n_hue) * (2 * math.pi / n_hue)
-    lo = torch.zeros(n_l, n_hue, dtype=torch.float64)
-    hi = torch.full((n_l, n_hue), 200.0, dtype=torch.float64)
-    for _ in range(24):
-        mid = (lo + hi) / 2
-        rgb = C.lab_to_rgb(torch.stack([l, mid * torch.cos(hue), mid * torch.sin(hue)]), clip=False)
-        ok = ((rgb >= 0) & (rgb <= 1)).all(0)
-        lo = torch.where(ok, mid, lo)
-        hi = torch.where(ok, hi, mid)
-    return lo.float()
-
-
 def fit_to_gamut(l: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """Lab -> sRGB in [0, 1], keeping L and hue and reducing chroma where the color falls outside sRGB.
 
@@ -376,7 +364,7 @@ def fit_to_gamut(l: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     table (the smallest of the four surrounding entries, so the cap errs on the safe side; a final clip only
     trims float error).
     """
-    table = _max_chroma_table()
+    table = C.max_chroma_table()
     n_l, n_hue = table.shape
     chroma = torch.hypot(ab[0], ab[1])
     hue = torch.atan2(ab[1], ab[0]).remainder(2 * math.pi) * (n_hue / (2 * math.pi))
@@ -458,7 +446,9 @@ class Colorizer:
     :mod:`sketchcolor.models.interface`). Either may be missing: a checkpoint with only the color net colors
     grayscale pictures; classical methods need neither. config: the pipeline's settings (:class:`PipelineConfig`,
     or a dict of overrides); ``working_size`` and ``gap_closing`` set those two settings directly, ``temperature``
-    sets both modes' temperature. max_pixels: larger pictures are refused (None: no limit).
+    sets both modes' temperature. max_pixels: larger pictures are refused (None: no limit). tones: (Q,) the typical
+    CIE L of each of the color net's ab bins (:mod:`sketchcolor.tones`; a checkpoint's ``"tones"``), the tone line
+    art's drawn variations take; None keeps the estimate's tone.
     """
 
     def __init__(
@@ -473,6 +463,7 @@ class Colorizer:
         gap_closing: float | None = None,
         source: str | None = None,
         config: PipelineConfig | dict[str, Any] | None = None,
+        tones: np.ndarray | None = None,
     ) -> None:
         if isinstance(config, dict):
             config = PipelineConfig().with_overrides(config)
@@ -490,6 +481,13 @@ class Colorizer:
         self.temperature = None if temperature is None else float(temperature)
         self.max_pixels = max_pixels
         self.source = source
+        if tones is not None:
+            tones = np.asarray(tones, np.float64)
+            if self.color is None or tones.shape != (int(self.color.bins.shape[0]),) or not np.isfinite(tones).all():
+                raise ConfigError("tones must be one finite CIE L per ab bin of the color net "
+                                  f"({0 if self.color is None else int(self.color.bins.shape[0])}), got shape "
+                                  f"{tones.shape}")
+        self.tones = tones
         self._risk_cache: torch.Tensor | None = None
 
     @property
@@ -535,6 +533,9 @@ class Colorizer:
             raise CheckpointError(f"{folder}: bad pipeline settings in config.json: {exc}") from None
         config = kwargs.pop("config", None)
         kwargs["config"] = config if isinstance(config, PipelineConfig) else base.with_overrides(config or {})
+        color = loaded.models.get("color")
+        if color is not None:
+            kwargs.setdefault("tones", check_tones(loaded.config.get("tones"), int(color.bins.shape[0]), str(folder)))
         return cls(
             loaded.models.get("inversion"),
             loaded.models.get("color"),
@@ -934,10 +935,12 @@ class Colorizer:
 
         The first is exactly :meth:`colorize`'s result for the same arguments. In every other one each region
         without a hint and off the page takes one color drawn from the net's distribution pooled over the region,
-        sharpened by the decoding temperature, with the mass near the colors the earlier variations gave that region
-        down-weighted, so the variations differ (:func:`~sketchcolor.variations.draw_region_ab`); the tones, the
-        lines, hinted regions (their hints' colors) and the white page are those of the first. Regions too small
-        to hold a cell of the net's output keep the first's color.
+        sharpened by the config's ``temperature_draw``, with the mass near the colors the earlier variations gave
+        that region down-weighted, so the variations differ (:func:`~sketchcolor.variations.draw_region_ab`); the
+        lines, hinted regions (their hints' colors) and the white page are those of the first, and so are the
+        tones, except that flat line art's drawn regions take the typical tone of their drawn color when the
+        checkpoint has a tone table (:mod:`sketchcolor.tones`). Regions too small to hold a cell of the net's
+        output keep the first's color. ``temperature`` decodes the first.
 
         k: 1 to 16 (``k=1`` gives ``[colorize(...)]``). seed: a whole number >= 0; the same call with the same seed
         gives the same variations. method: "net" only (the classical methods have no distribution to draw from).
@@ -1103,8 +1106,7 @@ class Colorizer:
             # 7. Lines (sketch) and edges (gray) take the color beside them, else a multiplied line darkens twice.
             l_full, ab_full, paper = self._carry_under_lines(l_full, ab_full, paper, labels, with_l=sketch)
         if palette is None:
-            colorings = self._variation_ab(small, labels, paper, hinted_t.numpy(), ab_full, variations, temperature,
-                                           seed)
+            colorings = self._variation_ab(small, labels, paper, hinted_t.numpy(), ab_full, variations, seed)
             del ab_full  # each coloring is freed once its picture is made: the peak at 4096² holds one
             results = []
             while colorings:
@@ -1204,7 +1206,7 @@ class Colorizer:
         )
 
     def _variation_ab(self, small: dict, labels: np.ndarray, paper: np.ndarray, hinted: np.ndarray,
-                      ab_full: torch.Tensor, variations: int, temperature: float, seed: int) -> list[torch.Tensor]:
+                      ab_full: torch.Tensor, variations: int, seed: int) -> list[torch.Tensor]:
         """``variations`` colorings (2, H, W) for :meth:`_colorize_net`: ``ab_full`` itself, then each with every
         unhinted region off the page flat in its drawn ab (:func:`~sketchcolor.variations.draw_region_ab`); line
         and edge pixels (label 0) take the region's whose color they carry. labels, paper, hinted (H, W)."""
@@ -1219,7 +1221,7 @@ class Colorizer:
         drawable[0] = False
         first = region_means(ab_full.numpy(), labels, count).T  # (count, 2) each region's mean ab
         drawn = draw_region_ab(probs[drawable], self.color.bins.cpu().double().numpy(), first[drawable], variations,
-                               temperature, seed)
+                               self.config.temperature_draw, seed)
         index = nearest_region_index(labels)
         carried = torch.from_numpy((labels.ravel()[index].reshape(labels.shape) if index is not None
                                     else labels).astype(np.int64))
@@ -1312,11 +1314,16 @@ class Colorizer:
                 probs = self._region_distributions(small["cells"], small["l_small"].shape, labels)
                 drawable = ~hinted & ~region_paper & (probs.sum(1) > 0)
                 drawable[0] = False
-                drawn = draw_region_ab(probs[drawable], self.color.bins.cpu().double().numpy(),
-                                       region_lab[1:, drawable].T, variations, temperature, seed)
+                bins = self.color.bins.cpu().double().numpy()
+                drawn = draw_region_ab(probs[drawable], bins, region_lab[1:, drawable].T, variations,
+                                       cfg.temperature_draw, seed)
                 for ab in drawn[1:]:
                     variant = region_lab.copy()
                     variant[1:, drawable] = ab.T
+                    if self.tones is not None:
+                        # A drawn color takes the tone it usually has: the estimate's is a guess, and a yellow on
+                        # it comes out olive.
+                        variant[0, drawable] = typical_l(self.tones, bins, ab)
                     variants.append(variant)
             region_rgbs = []
             for variant in variants:

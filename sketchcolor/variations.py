@@ -3,9 +3,9 @@ net's pooled distributions.
 
 Variation 0 is the normal automatic result. Every other variation gives each drawable region (no hint, not the
 page, at least one logits cell) an ab drawn from the region's pooled distribution over the color bins, sharpened
-by the decoding temperature (``p^(1/T)``, as the annealed mean reads it) so draws stay among the colors the net
-finds likely, with the mass near the colors the earlier variations gave that region down-weighted so the
-variations differ. The draws are seeded: one seed gives the same variations.
+by a temperature (``p^(1/T)``, as the annealed mean reads it; the pipeline's ``temperature_draw``) so draws stay
+among the colors the net finds likely, with the mass near the colors the earlier variations gave that region
+down-weighted so the variations differ. The draws are seeded: one seed gives the same variations.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ __all__ = ["DIVERSITY_SIGMA_AB", "MAX_VARIATIONS", "check_count", "check_seed", 
 
 # Beyond this an artist no longer picks among them, and every one costs a recombination at full size.
 MAX_VARIATIONS = 16
-# Reach (Lab ab units) of the down-weighting around an earlier variation's color: about two bins, so a draw
-# lands on another color rather than the neighbouring bin of the same one.
-DIVERSITY_SIGMA_AB = 15.0
+# Reach (Lab ab units) of the down-weighting around an earlier variation's color: two to three bins, so a draw
+# lands on another color rather than a neighbouring shade of the same one.
+DIVERSITY_SIGMA_AB = 25.0
 
 
 def check_count(k: Any) -> int:
