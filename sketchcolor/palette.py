@@ -23,6 +23,7 @@ __all__ = [
     "MAX_PALETTE",
     "PALETTE_PRIOR_WEIGHT",
     "PALETTE_SIGMA_AB",
+    "PALETTE_SIGMA_AB_SKETCH",
     "PALETTE_SIGMA_L_GRAY",
     "PALETTE_SIGMA_L_SKETCH",
     "choose_entries",
@@ -39,10 +40,12 @@ __all__ = [
 MAX_PALETTE = 64
 # An entry's ab reach (Lab units), just under the bins' 10-unit spacing: an entry between bins reads the bins beside it.
 PALETTE_SIGMA_AB = 8.0
+# Line art's reach, narrower (chosen on val, model card): its regions' distributions spread over many bins.
+PALETTE_SIGMA_AB_SKETCH = 5.0
 # Share of the whole picture's reading taken off: what the net reads everywhere (skin, page gray) tells no one region.
-PALETTE_PRIOR_WEIGHT = 0.75
+PALETTE_PRIOR_WEIGHT = 0.9
 # Line art's L is the inversion net's soft estimate: wide, so it parts light from dark entries without overruling hue.
-PALETTE_SIGMA_L_SKETCH = 18.0
+PALETTE_SIGMA_L_SKETCH = 24.0
 # A grayscale picture's L is its own, exact: narrow, so lightness decides and the net's ab breaks ties.
 PALETTE_SIGMA_L_GRAY = 6.0
 _FORMS = "'#rrggbb', '#rgb' or an (r, g, b) tuple of ints 0-255"

@@ -37,8 +37,8 @@ from sketchcolor.errors import CheckpointError, ConfigError, HintError
 from sketchcolor.hints import Hint, color_hex, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 from sketchcolor.models.interface import ColorModel, InversionModel
-from sketchcolor.palette import (PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries,
-                                 palette_lab, parse_palette, snap_hints)
+from sketchcolor.palette import (PALETTE_SIGMA_AB, PALETTE_SIGMA_AB_SKETCH, PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH,
+                                 choose_entries, nearest_entries, palette_lab, parse_palette, snap_hints)
 from sketchcolor.regions import GAP_CLOSING, region_mean, region_means
 from sketchcolor.tones import check_tones, typical_l
 from sketchcolor.variations import check_count, check_seed, draw_region_ab
@@ -76,6 +76,9 @@ class PipelineConfig:
     pocket_l: an open shape of the page (a pocket a ball of 2-8x the gap radius cannot leave,
         :func:`~sketchcolor.regions.page_pockets`) is colored as a shape when the estimate's mean L over it is
         below this; 0 keeps every open shape paper.
+    shaded_l: the parts of the page where the estimate's L is below this, at least half of their outline along the
+        lines, are colored as shapes (:func:`~sketchcolor.regions.shaded_shapes`): OpenMoji's open shapes, but
+        beside real drawings the estimate shades paper too, so 0 (off) by default.
     shading: line art keeps the estimate's shading inside each region (default: one tone, the estimate's soft,
         blotchy shading at working size averaged out).
     temperature_draw: the temperature that sharpens a region's distribution before a variation draws its color
@@ -93,6 +96,7 @@ class PipelineConfig:
     carry_lines: bool = True
     white_page: bool = True
     pocket_l: float = 0.0
+    shaded_l: float = 0.0
     shading: bool = False
     temperature_draw: float = 0.2
 
@@ -102,7 +106,8 @@ class PipelineConfig:
             value = getattr(self, name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
-        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l", "temperature_draw"):
+        for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l", "shaded_l",
+                     "temperature_draw"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -110,8 +115,9 @@ class PipelineConfig:
         if not 32 <= self.working_size <= _MAX_WORKING_SIZE:
             raise ConfigError(f"working_size must be between 32 and {_MAX_WORKING_SIZE} pixels, got {self.working_size}")
         _check_gap_closing(self.gap_closing)
-        if not 0 <= self.pocket_l <= 100:
-            raise ConfigError(f"pocket_l must be between 0 and 100 (CIE L), got {self.pocket_l}")
+        for name in ("pocket_l", "shaded_l"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise ConfigError(f"{name} must be between 0 and 100 (CIE L), got {getattr(self, name)}")
         for name in ("temperature_sketch", "temperature_gray", "temperature_draw"):
             _check_temperature(getattr(self, name), name)
         for name in ("decode_sketch", "decode_gray"):
@@ -275,9 +281,9 @@ def _hint_lab(hint_list: list[Hint]) -> np.ndarray:
 def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int, int]], l_estimate: np.ndarray,
                   radius: float, config: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, paper)`` with the open shapes of the paper that become regions: the one a hint lands in
-    (:func:`~sketchcolor.regions.split_page_at_hints`) and, with ``pocket_l``, those the estimate shades.
-    The open shapes are only searched for when a hint is on the paper or ``pocket_l`` asks for them."""
-    from sketchcolor.regions import page_pockets, split_page_at_hints
+    (:func:`~sketchcolor.regions.split_page_at_hints`) and, with ``pocket_l`` or ``shaded_l``, those the estimate
+    shades. The open shapes are only searched for when a hint is on the paper or a setting asks for them."""
+    from sketchcolor.regions import page_pockets, shaded_shapes, split_page_at_hints, take_pockets
 
     pockets = page_pockets(labels, paper, radius) if config.pocket_l > 0 else None
     if config.hint_fill and hint_yx:
@@ -286,6 +292,9 @@ def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int
         labels, paper = split_page_at_hints(labels, paper, seeds, radius, pockets=pockets)
     if pockets is not None:
         labels, paper = _shaded_pockets(labels, paper, pockets, l_estimate, config.pocket_l)
+    if config.shaded_l > 0:
+        shapes = shaded_shapes(labels, paper, l_estimate, config.shaded_l, radius)
+        labels, paper = take_pockets(labels, paper, shapes, np.arange(1, int(shapes.max()) + 1))
     return labels, paper
 
 
@@ -789,6 +798,7 @@ class Colorizer:
             drawing[0] = False
         entry = choose_entries(probs, self.color.bins.cpu().double().numpy(), region_lab[1:].T, region_lab[0],
                                entries_lab, sigma_l=PALETTE_SIGMA_L_SKETCH if sketch else PALETTE_SIGMA_L_GRAY,
+                               sigma_ab=PALETTE_SIGMA_AB_SKETCH if sketch else PALETTE_SIGMA_AB,
                                prior_rows=drawing)
         entry[hinted] = nearest_entries(region_lab[:, hinted].T, entries_lab)
         return entry

@@ -283,6 +283,48 @@ def page_pockets(labels: np.ndarray, page: np.ndarray, gap_radius: float, *,
     return pockets
 
 
+# Half of a shaded shape's outline must run along the lines: a shape open on one side, not a blob on the paper.
+SHADED_LINE_SHARE = 0.5
+
+
+def shaded_shapes(labels: np.ndarray, page: np.ndarray, l_estimate: np.ndarray, below: float, gap_radius: float,
+                  *, max_side: int = 512) -> np.ndarray:
+    """The open shapes of the page that the lightness estimate shades: int32 (H, W), 1..K each, 0 elsewhere.
+
+    Page pixels whose estimate (``l_estimate`` (H, W), CIE L) is below ``below``, opened by a disk of
+    ``gap_radius`` (a halo along the lines is no shape), in pieces of at least two disks of twice that radius,
+    of which at least :data:`SHADED_LINE_SHARE` of the outline lies within ``gap_radius`` of a line. Worked out on
+    a grid of at most ``max_side`` pixels; the pieces keep only page pixels. labels int (H, W) (0 = line).
+    """
+    shapes = np.zeros(labels.shape, np.int32)
+    if gap_radius <= 0 or below <= 0 or not page.any():
+        return shapes
+    height, width = labels.shape
+    step = max(1, -(-max(height, width) // max_side))
+    dark = (page & (np.asarray(l_estimate) < below))[::step, ::step]
+    lines = (labels == 0)[::step, ::step]
+    radius = gap_radius / step
+    reach = int(np.ceil(radius))
+    yy, xx = np.mgrid[-reach:reach + 1, -reach:reach + 1]
+    dark = ndimage.binary_opening(dark, np.square(yy) + np.square(xx) <= radius**2)
+    pieces, count = ndimage.label(dark)
+    if count == 0:
+        return shapes
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+    outline = (pieces > 0) & ~ndimage.binary_erosion(pieces > 0)
+    near_line = ndimage.distance_transform_edt(~lines) <= radius + 1.5 if lines.any() else np.zeros_like(lines)
+    along = np.bincount(pieces[outline & near_line], minlength=count + 1)
+    total = np.bincount(pieces[outline], minlength=count + 1)
+    keep = (sizes >= 2 * np.pi * (2 * radius) ** 2) & (along >= SHADED_LINE_SHARE * np.maximum(total, 1))
+    pieces = _relabel_consecutive(pieces, keep)
+    if step > 1:
+        pieces = np.repeat(np.repeat(pieces, step, axis=0), step, axis=1)[:height, :width]
+    pieces = np.where(page, pieces, 0)
+    present = np.zeros(int(pieces.max()) + 1, bool)
+    present[pieces] = True  # a piece the full grid's page no longer holds takes no number
+    return _relabel_consecutive(pieces, present)
+
+
 def split_page_at_hints(labels: np.ndarray, page: np.ndarray, seeds: np.ndarray, gap_radius: float, *,
                         pockets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Give a hint on the page the open shape it was put in (:func:`page_pockets`), not the whole page: ``(labels,

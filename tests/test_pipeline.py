@@ -166,6 +166,7 @@ def test_bad_devices(tiny_checkpoint, device, message):
     ({"gap_closing": 0.5}, "gap_closing must be a number between 0 and 0.1"),
     ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk, mode"),
     ({"temperature_gray": 0}, "temperature_gray must be in"),
+    ({"shaded_l": 120}, r"shaded_l must be between 0 and 100 \(CIE L\), got 120"),
     ({"colour": 1}, "unknown config key 'colour'"),
 ])
 def test_bad_pipeline_settings(tiny_checkpoint, config, message):
@@ -494,6 +495,29 @@ def test_line_art_regions_get_one_tone_unless_shading_is_asked_for(colorizer):
     # The tone is the estimate's mean over the region's pixels clear of the lines (beside them it is the lines' blur).
     clear = ndimage.binary_erosion(inside, iterations=4)
     assert abs(flat.mean() - shaded_full[clear].mean()) < 2.5  # 1 unit of L
+
+
+def test_shaded_l_colors_the_open_shape_the_estimate_shades_and_not_the_paper(tiny_checkpoint, monkeypatch):
+    shaded = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"shaded_l": 85})
+    real = shaded._net_small
+
+    def dark_in_the_u(*args, **kwargs):
+        out = real(*args, **kwargs)
+        l_small = torch.full_like(out["l_small"], 100.0)
+        h, w = l_small.shape[-2:]
+        l_small[..., int(0.2 * h):int(0.9 * h), int(0.6 * w):int(0.9 * w)] = 40.0  # inside the U
+        out["l_small"] = l_small
+        return out
+
+    monkeypatch.setattr(shaded, "_net_small", dark_in_the_u)
+    result = shaded.colorize(_open_shapes(), mode="sketch")
+    assert not result.page[120, 150] and result.page[5, 5] and result.page[195, 60]
+    l_layer = np.asarray(result.l_estimate).astype(float) * 100 / 255
+    assert l_layer[120, 150] < 60 and l_layer[5, 5] > 99
+    # Off (the default), the same estimate leaves the U as page.
+    plain = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+    monkeypatch.setattr(plain, "_net_small", dark_in_the_u)
+    assert plain.colorize(_open_shapes(), mode="sketch").page[120, 150]
 
 
 def test_no_gap_closing_keeps_open_shapes_as_page(tiny_checkpoint, monkeypatch):

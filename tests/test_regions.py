@@ -251,3 +251,46 @@ def test_a_hint_on_the_page_takes_the_open_shape_it_is_in_not_the_paper():
     seeds[5, 5] = True
     same, same_page = regions.split_page_at_hints(seg.labels, seg.page, seeds, 3)
     assert np.array_equal(same, seg.labels) and np.array_equal(same_page, seg.page)
+
+
+def _open_circle() -> tuple[np.ndarray, regions.Segmentation]:
+    """A circle open at the bottom by a mouth wider than the gap closing, so its inside is page."""
+    image = Image.new("L", (160, 160), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([30, 30, 130, 130], outline=0, width=3)
+    draw.rectangle([72, 120, 88, 135], fill=255)
+    line = np.array(image)
+    return line, regions.segment_line_art(line, gap_radius=3)
+
+
+def test_shaded_shapes_takes_an_open_shape_the_estimate_shades():
+    _, seg = _open_circle()
+    yy, xx = np.mgrid[:160, :160]
+    estimate = np.where(np.hypot(yy - 80, xx - 80) < 48, 60.0, 100.0)  # the nets shade the circle, not the paper
+    shapes = regions.shaded_shapes(seg.labels, seg.page, estimate, 85, 3)
+    assert shapes.max() == 1 and shapes[80, 80] == 1
+    assert not shapes[5, 5] and not shapes[150, 80] and not (shapes & ~seg.page).any()
+    # Lighter than the threshold, or switched off: nothing.
+    assert not regions.shaded_shapes(seg.labels, seg.page, estimate, 50, 3).any()
+    assert not regions.shaded_shapes(seg.labels, seg.page, estimate, 0, 3).any()
+
+
+def test_shaded_shapes_leaves_a_shaded_blob_on_the_paper_and_a_halo_along_the_lines():
+    _, seg = _open_circle()
+    yy, xx = np.mgrid[:160, :160]
+    estimate = np.full((160, 160), 100.0)
+    estimate[135:158, 5:60] = 60.0  # a blob beside the drawing, touching no line
+    ring = np.abs(np.hypot(yy - 80, xx - 80) - 50) < 4  # a thin halo hugging the circle's line
+    estimate[ring] = 60.0
+    assert not regions.shaded_shapes(seg.labels, seg.page, estimate, 85, 3).any()
+
+
+def test_shaded_shapes_on_a_coarse_grid_keeps_the_shape():
+    line, _ = _open_circle()
+    big = np.repeat(np.repeat(line, 4, axis=0), 4, axis=1)  # 640 px: worked out on a 320 px grid at max_side 320
+    seg = regions.segment_line_art(big, gap_radius=12)
+    yy, xx = np.mgrid[:640, :640]
+    estimate = np.where(np.hypot(yy - 320, xx - 320) < 190, 60.0, 100.0)
+    shapes = regions.shaded_shapes(seg.labels, seg.page, estimate, 85, 12, max_side=320)
+    assert shapes.shape == big.shape and shapes[320, 320] > 0 and not shapes[20, 20]
+    assert not (shapes & ~seg.page).any()
