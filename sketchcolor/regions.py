@@ -107,6 +107,14 @@ def label_regions(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.nd
     return labels.astype(np.int32, copy=False)
 
 
+def repeat_blocks(plane: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """``plane`` worked out on a coarse grid back at full size ``shape`` (H, W): each cell repeated ``factor`` times
+    both ways, cropped."""
+    if factor == 1:
+        return plane
+    return np.repeat(np.repeat(plane, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+
+
 def _gap_cores(lines: np.ndarray, radius: float, max_side: int, *, reach: bool = False):
     """The cores of the regions that thickening the lines by ``radius`` leaves, and which of them touch the border.
 
@@ -135,15 +143,10 @@ def _gap_cores(lines: np.ndarray, radius: float, max_side: int, *, reach: bool =
     core_on_border = on_border(cores)
     nearest = cores.ravel()[nearest_region_index(cores)].reshape(cores.shape)
     within = ndimage.distance_transform_edt(cores == 0) <= radius / factor + 1 if reach else None
-
-    def full(plane: np.ndarray) -> np.ndarray:
-        if factor == 1:
-            return plane
-        return np.repeat(np.repeat(plane, factor, axis=0), factor, axis=1)[: lines.shape[0], : lines.shape[1]]
-
+    full = repeat_blocks(nearest, factor, lines.shape).astype(np.int32, copy=False)
     if reach:
-        return full(nearest).astype(np.int32, copy=False), core_on_border, full(within)
-    return full(nearest).astype(np.int32, copy=False), core_on_border
+        return full, core_on_border, repeat_blocks(within, factor, lines.shape)
+    return full, core_on_border
 
 
 def _split(labels: np.ndarray, by: np.ndarray) -> np.ndarray:
@@ -316,13 +319,9 @@ def shaded_shapes(labels: np.ndarray, page: np.ndarray, l_estimate: np.ndarray, 
     along = np.bincount(pieces[outline & near_line], minlength=count + 1)
     total = np.bincount(pieces[outline], minlength=count + 1)
     keep = (sizes >= 2 * np.pi * (2 * radius) ** 2) & (along >= SHADED_LINE_SHARE * np.maximum(total, 1))
-    pieces = _relabel_consecutive(pieces, keep)
-    if step > 1:
-        pieces = np.repeat(np.repeat(pieces, step, axis=0), step, axis=1)[:height, :width]
-    pieces = np.where(page, pieces, 0)
-    present = np.zeros(int(pieces.max()) + 1, bool)
-    present[pieces] = True  # a piece the full grid's page no longer holds takes no number
-    return _relabel_consecutive(pieces, present)
+    pieces = np.where(page, repeat_blocks(pieces, step, (height, width)), 0)
+    # Numbered 1..K over the kept pieces the full grid's page still holds.
+    return _relabel_consecutive(pieces, keep & (np.bincount(pieces.ravel(), minlength=count + 1) > 0))
 
 
 def split_page_at_hints(labels: np.ndarray, page: np.ndarray, seeds: np.ndarray, gap_radius: float, *,

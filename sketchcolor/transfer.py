@@ -31,7 +31,7 @@ from sketchcolor.color import rgb_u8_to_lab_np
 from sketchcolor.errors import ConfigError, ImageError
 from sketchcolor.image_io import load_image
 from sketchcolor.palette import weighted_kmeans
-from sketchcolor.regions import on_border, region_means
+from sketchcolor.regions import on_border, region_means, repeat_blocks
 
 __all__ = [
     "REFERENCE_MODES",
@@ -166,7 +166,7 @@ def line_edges(gray_u8: np.ndarray, size: int = REFERENCE_SIDE) -> np.ndarray:
     lab = np.zeros(small.shape + (3,))
     lab[..., 0] = small
     edges = edge_map(lab)
-    return np.repeat(np.repeat(edges, step, 0), step, 1)[:height, :width]
+    return repeat_blocks(edges, step, (height, width))
 
 
 def _page(lab: np.ndarray) -> np.ndarray:
