@@ -84,6 +84,9 @@ class PipelineConfig:
     temperature_draw: the temperature that sharpens a region's distribution before a variation draws its color
         from it (:meth:`Colorizer.colorize_variations`): sharper than line art's decoding, so a draw lands on one of
         the net's likely colors, not on the muddy mixture between them.
+    hint_reach: where hints of several colors share a line-art region (or a hint competes with the paper), a
+        color's Lab distance grows by this per 1% of the long side from its nearest hint: the nets' color alone lets
+        a far hint's color take blobs across the region; 0 splits by the nets' color only.
     """
 
     working_size: int = DEFAULT_WORKING_SIZE
@@ -99,6 +102,7 @@ class PipelineConfig:
     shaded_l: float = 0.0
     shading: bool = False
     temperature_draw: float = 0.2
+    hint_reach: float = 1.0
 
     def __post_init__(self) -> None:
         for name, kind in (("working_size", int), ("hint_fill", bool), ("carry_lines", bool), ("white_page", bool),
@@ -107,7 +111,7 @@ class PipelineConfig:
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
         for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l", "shaded_l",
-                     "temperature_draw"):
+                     "temperature_draw", "hint_reach"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -115,6 +119,8 @@ class PipelineConfig:
         if not 32 <= self.working_size <= _MAX_WORKING_SIZE:
             raise ConfigError(f"working_size must be between 32 and {_MAX_WORKING_SIZE} pixels, got {self.working_size}")
         _check_gap_closing(self.gap_closing)
+        if self.hint_reach < 0:
+            raise ConfigError(f"hint_reach must be 0 or more (Lab units per 1% of the long side), got {self.hint_reach}")
         for name in ("pocket_l", "shaded_l"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ConfigError(f"{name} must be between 0 and 100 (CIE L), got {getattr(self, name)}")
@@ -179,6 +185,10 @@ _THIN_LINE_INK = 0.75
 # A hint on the paper takes a pixel when the nets' color there is nearer to the hint's than this times to white
 # (chosen on val between page leak and ΔE2000; the model card has the measurements).
 _PAPER_BIAS = 1.25
+# Hints of several colors in a region: their distances and the pieces of each color on a grid of at most this many
+# cells a side (a cell's error in the distance is a fraction of a Lab unit).
+_HINT_GRID = 256
+_EIGHT_CONNECTED = np.ones((3, 3), bool)
 # A region's tone is the estimate's mean over its pixels farther than this from a line at working size (when any).
 _LINE_BLUR_PX = 1.5
 # Rows of the full-resolution picture converted at once: bounds the memory of recombination (4096² inputs).
@@ -299,15 +309,16 @@ def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int
 
 
 def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray, lab: np.ndarray,
-                    paper: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray]:
+                    paper: np.ndarray, reach: float) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray]:
     """The regions hints color, and their colors: ``(labels, {region: Lab}, paper)``.
 
     A region holding hints of one color takes it. A region holding hints of several colors (a flag's stripes drawn
-    without lines between them) is split between them by the nets' own color, which follows the hints: each pixel
-    takes the hint color nearest to the nets' Lab there (``lab`` (3, H, W): the L estimate and the color net's ab),
-    so the border between two colors is where the nets put it, not a straight cut halfway between the hints. A hint
-    on the paper (outside any open shape) competes with the paper the same way: the paper stays where the nets see
-    white. labels int (H, W); hint_yx the hints' pixels; hint_lab (N, 3); paper bool (H, W).
+    without lines between them) is split between them (:func:`_split_between_hints`): by the nets' own color,
+    which follows the hints, and by nearness to each color's hints, each part in one piece around its hints, so the
+    border between two colors is where the nets put it, not a straight cut halfway between the hints. A hint on the
+    paper (outside any open shape) competes with the paper the same way: the paper stays where the nets see white,
+    in pieces that reach the picture's border. labels int (H, W); hint_yx the hints' pixels; hint_lab (N, 3);
+    lab (3, H, W) the L estimate and the color net's ab; paper bool (H, W); reach: :attr:`PipelineConfig.hint_reach`.
     """
     regions = np.array([labels[y, x] for y, x in hint_yx])
     on_paper = np.array([paper[y, x] for y, x in hint_yx], bool)
@@ -315,36 +326,113 @@ def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab
     next_label = int(labels.max()) + 1
     copied = False
     for region in np.unique(regions[regions > 0]):
-        found = np.unique(hint_lab[regions == region], axis=0)
-        is_paper = bool(on_paper[regions == region].any())
+        held = regions == region
+        found, which = np.unique(hint_lab[held], axis=0, return_inverse=True)
+        is_paper = bool(on_paper[held].any())
         if len(found) == 1 and not is_paper:
             colors[int(region)] = found[0]
             continue
         if not copied:
             labels, paper, copied = labels.copy(), paper.copy(), True
-        inside = labels == region
-        candidates = np.concatenate([found, [[100.0, 0.0, 0.0]]]) if is_paper else found
-        pixel_lab = lab[:, inside]  # (3, n) float32
-        distance = np.empty((len(candidates), pixel_lab.shape[1]), np.float32)  # squared
-        for k, color in enumerate(candidates.astype(np.float32)):
-            np.square(pixel_lab[0] - color[0], out=distance[k])
-            distance[k] += np.square(pixel_lab[1] - color[1])
-            distance[k] += np.square(pixel_lab[2] - color[2])
-        if is_paper:
-            distance[-1] *= _PAPER_BIAS ** 2
-        nearest = distance.argmin(axis=0)
+        whole = labels == region
+        rows, cols = np.flatnonzero(whole.any(axis=1)), np.flatnonzero(whole.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        inside = whole[box]
+        points = [(y - box[0].start, x - box[1].start) for (y, x), h in zip(hint_yx, held) if h]
+        border = _border_sides(box, labels.shape) if is_paper else None
+        nearest = _split_between_hints(inside, lab[:, box[0], box[1]], found, points, which.ravel(), border,
+                                       reach * 100.0 / max(labels.shape))
         parts = np.where(nearest == 0, region, next_label + nearest - 1).astype(labels.dtype)
-        labels[inside] = parts
+        labels[box][inside] = parts
+        parts_colors: list[np.ndarray | None] = list(found)
         if is_paper:
-            paper[inside] = nearest == len(found)  # the share nearest to white stays paper
-            parts_colors = list(found) + [None]
-        else:
-            parts_colors = list(found)
+            paper[box][inside] = nearest == len(found)  # the share nearest to white stays paper
+            parts_colors.append(None)
         for k, color in enumerate(parts_colors):
             if color is not None and (nearest == k).any():  # a hint color the nets put nowhere gets no region
                 colors[int(region) if k == 0 else next_label + k - 1] = color
-        next_label += len(candidates) - 1
+        next_label += len(parts_colors) - 1
     return labels, colors, paper
+
+
+def _border_sides(box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[bool, bool, bool, bool]:
+    """Which sides of ``box`` (top, bottom, left, right) lie on the picture's border."""
+    return box[0].start == 0, box[0].stop == shape[0], box[1].start == 0, box[1].stop == shape[1]
+
+
+def _split_between_hints(inside: np.ndarray, lab: np.ndarray, found: np.ndarray, points: list[tuple[int, int]],
+                         which: np.ndarray, border: tuple[bool, bool, bool, bool] | None,
+                         reach: float) -> np.ndarray:
+    """(n,) int: for each pixel of ``inside`` (bool (h, w), the region in its bounding box) the hint color it takes,
+    an index into ``found`` (K, 3) Lab, or K for the paper when ``border`` (the box's sides on the picture's border)
+    is given.
+
+    Each pixel first takes the color nearest to the nets' Lab there (``lab`` (3, h, w)), white counted
+    :data:`_PAPER_BIAS` times farther, plus ``reach`` Lab units per pixel from that color's nearest hint
+    (``points``, with ``which`` their index into ``found``). Then only the pieces holding a hint of their color and
+    each color's largest piece (the paper: those on the picture's border) stay; the pixels of the other pieces, the
+    nets' stray blobs and holes, take the color of the nearest piece that stayed.
+    """
+    candidates = np.concatenate([found, [[100.0, 0.0, 0.0]]]) if border is not None else found
+    # The hints' distances and the pieces are worked out on a grid of at most _HINT_GRID cells a side: the distance
+    # is smooth, and the nets' color is at that scale; each pixel keeps its own nearest color where it borders a
+    # cell that kept it, so the borders stay those of the full-size choice.
+    step = max(1, -(-max(inside.shape) // _HINT_GRID))
+    grid = (-(-inside.shape[0] // step), -(-inside.shape[1] // step))
+    cell_of_row = (np.arange(inside.shape[0], dtype=np.int32) // step) * np.int32(grid[1])
+    cell_of_col = np.arange(inside.shape[1], dtype=np.int32) // step
+    cell = (cell_of_row[:, None] + cell_of_col[None, :])[inside]
+    pixel_lab = lab[:, inside].astype(np.float32, copy=False)  # (3, n)
+    distance = np.empty((len(candidates), cell.size), np.float32)  # squared
+    for k, color in enumerate(candidates.astype(np.float32)):
+        np.square(pixel_lab[0] - color[0], out=distance[k])
+        distance[k] += np.square(pixel_lab[1] - color[1])
+        distance[k] += np.square(pixel_lab[2] - color[2])
+        if k == len(found):
+            distance[k] *= _PAPER_BIAS ** 2
+            continue
+        away = np.ones(grid, bool)
+        for (y, x), index in zip(points, which):
+            if index == k:
+                away[y // step, x // step] = False
+        far = ndimage.distance_transform_edt(away).astype(np.float32).ravel() * np.float32(step * reach)
+        distance[k] += np.square(far[cell])
+    own = distance.argmin(axis=0).astype(np.int32)
+    del distance, pixel_lab
+    # Each cell's color: the one most of its pixels chose; -1 off the region.
+    votes = np.bincount(cell * len(candidates) + own, minlength=grid[0] * grid[1] * len(candidates))
+    votes = votes.reshape(grid[0] * grid[1], len(candidates))
+    cells = np.where(votes.any(axis=1), votes.argmax(axis=1), -1).reshape(grid).astype(np.int32)
+    kept = np.full(grid, -1, np.int32)
+    hint_cells = [(y // step, x // step) for y, x in points]
+    for k in range(len(candidates)):
+        pieces, count = ndimage.label(cells == k, structure=_EIGHT_CONNECTED)
+        if count == 0:
+            continue
+        keep = np.zeros(count + 1, bool)
+        if k < len(found):
+            keep[[pieces[c] for c, index in zip(hint_cells, which) if index == k]] = True
+            # The largest piece stays too: a hint put where the nets see another color still gets the nets' area.
+            keep[1 + int(np.argmax(np.bincount(pieces.ravel(), minlength=count + 1)[1:]))] = True
+        else:
+            top, bottom, left, right = border
+            for side, edge in ((top, pieces[0]), (bottom, pieces[-1]), (left, pieces[:, 0]), (right, pieces[:, -1])):
+                if side:
+                    keep[edge] = True
+            if not keep[1:].any():
+                keep[:] = True  # a page that reaches no border (not found so): every white piece stays
+        keep[0] = False
+        kept[keep[pieces]] = k
+    if not (kept >= 0).any():
+        return own
+    if (kept < 0).any():  # every other cell (the lost pieces', the lines') takes the nearest piece that stayed
+        _, (near_rows, near_cols) = ndimage.distance_transform_edt(kept < 0, return_indices=True)
+        kept = kept[near_rows, near_cols]
+    chosen = kept.ravel()[cell]
+    for k in range(len(candidates)):
+        beside = ndimage.binary_dilation(kept == k, structure=_EIGHT_CONNECTED).ravel()[cell]
+        chosen[(own == k) & beside] = k
+    return chosen
 
 
 def detect_page_mode(gray_u8: np.ndarray, clean: Any) -> str:
@@ -353,7 +441,6 @@ def detect_page_mode(gray_u8: np.ndarray, clean: Any) -> str:
     itself (cleaning takes a grayscale picture's light fills for uneven paper). gray_u8 (H, W) uint8."""
     tinted = clean.found and min(clean.paper) < _WHITE_PAPER
     return detect_mode(clean.gray if tinted else gray_u8)
-
 
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
     """(h, w) of the picture at working size and (h_pad, w_pad) rounded up to the nets' size multiple."""
@@ -1274,7 +1361,8 @@ class Colorizer:
         hint_colors: dict[int, np.ndarray] = {}
         if cfg.hint_fill and hint_list:
             net_lab = torch.cat([l_detail[None], ab_full]).numpy()
-            labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper)
+            labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper,
+                                                         cfg.hint_reach)
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
         # One tone and one color per region: the means of the estimate and of the net's color over it, the tone
@@ -1427,7 +1515,8 @@ class Colorizer:
         if with_l:
             # Line art: one color per region, split by the net's own color where hints of several colors share one.
             labels, colors, paper = _hinted_regions(labels, hint_yx, hint_lab,
-                                                    torch.cat([l_full[None], ab_full]).numpy(), paper)
+                                                    torch.cat([l_full[None], ab_full]).numpy(), paper,
+                                                    self.config.hint_reach)
             table = np.zeros((int(labels.max()) + 1, 3), np.float32)
             known = np.zeros(len(table), bool)
             for region, lab in colors.items():

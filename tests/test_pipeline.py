@@ -167,6 +167,7 @@ def test_bad_devices(tiny_checkpoint, device, message):
     ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk, mode"),
     ({"temperature_gray": 0}, "temperature_gray must be in"),
     ({"shaded_l": 120}, r"shaded_l must be between 0 and 100 \(CIE L\), got 120"),
+    ({"hint_reach": -1}, r"hint_reach must be 0 or more \(Lab units per 1% of the long side\), got -1.0"),
     ({"colour": 1}, "unknown config key 'colour'"),
 ])
 def test_bad_pipeline_settings(tiny_checkpoint, config, message):
@@ -448,6 +449,57 @@ def test_a_hint_on_the_paper_colors_what_the_nets_see_in_its_color(colorizer, mo
             assert out[y, x, 2] > out[y, x, 0] + 100, (y, x, out[y, x])
         else:  # the nets see white paper: it stays white
             assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])
+
+
+def test_a_hint_on_the_paper_colors_one_piece_without_holes_and_no_stray_blob(colorizer, monkeypatch):
+    real = colorizer._net_small
+
+    def nets(*args, **kwargs):
+        out = real(*args, **kwargs)
+        ab, l_small = out["ab_small"], out["l_small"]
+        h, w = l_small.shape
+        l_small[:] = 100.0
+        ab[:] = 0.0
+        for rows, cols in ((slice(0, h), slice(w * 55 // 100, w)),  # the hint's side, the U inside it
+                           (slice(h * 75 // 100, h * 95 // 100), slice(w * 5 // 100, w * 25 // 100))):  # a blob
+            l_small[rows, cols] = 40.0
+            ab[1, rows, cols] = -60.0
+        hole = (slice(h * 44 // 100, h * 56 // 100), slice(w * 69 // 100, w * 81 // 100))  # white, inside the U
+        l_small[hole] = 100.0
+        ab[1][hole] = 0.0
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", nets)
+    blue = (30, 30, 210)
+    out = np.asarray(colorizer.colorize(_open_shapes(), hints=[Hint(x=150, y=140, color=blue)], mode="sketch").image)
+    out = out.astype(int)
+    for y, x in [(140, 150), (100, 150), (195, 190)]:  # the hint's piece, the hole in it included
+        assert out[y, x, 2] > out[y, x, 0] + 100, (y, x, out[y, x])
+    for y, x in [(170, 30), (5, 5)]:  # the blob the nets see far from the hint stays paper
+        assert np.abs(out[y, x] - 255).max() <= 2, (y, x, out[y, x])
+
+
+def test_hints_of_several_colors_split_a_region_by_nearness_where_the_nets_see_no_color(colorizer, monkeypatch):
+    real = colorizer._net_small
+
+    def gray_nets(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out["ab_small"][:] = 0.0
+        out["l_small"][:] = 50.0
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", gray_nets)
+    from skimage.color import lab2rgb
+
+    # A flag's stripes, no lines between them: three hues of one L and chroma, as far from the nets' gray.
+    hues = np.radians([30.0, 150.0, 270.0])
+    lab = np.stack([np.full(3, 50.0), 45 * np.cos(hues), 45 * np.sin(hues)], axis=1)
+    stripes = [tuple(int(v) for v in rgb) for rgb in np.round(lab2rgb(lab[None])[0] * 255)]
+    hints = [Hint(x=100, y=y, color=c) for y, c in zip((60, 100, 140), stripes)]
+    out = np.asarray(colorizer.colorize(_boxed(), hints=hints, mode="sketch").image).astype(int)
+    for y, stripe in zip((50, 100, 150), stripes):
+        for x in (50, 100, 150):
+            assert np.abs(out[y, x] - stripe).max() <= 3, (y, x, out[y, x], stripe)
 
 
 @pytest.mark.parametrize("estimate", [40.0, 98.0])
