@@ -180,6 +180,8 @@ _MODE_PAPER_LEVEL = 230
 _STROKE_DEPTH_PX = 6.0
 # Paper with a channel below this (8-bit) is tinted or gray: mode detection reads the cleaned page then.
 _WHITE_PAPER = 240
+# A page whose border's median (8-bit gray) is below this is lit unevenly or toned: mode detection reads it cleaned.
+_WHITE_BORDER = 245
 # Line art seen by the nets at working size: a stroke is at least this share of its darkest pixel's ink.
 _THIN_LINE_INK = 0.75
 # A hint on the paper takes a pixel when the nets' color there is nearer to the hint's than this times to white
@@ -437,10 +439,13 @@ def _split_between_hints(inside: np.ndarray, lab: np.ndarray, found: np.ndarray,
 
 def detect_page_mode(gray_u8: np.ndarray, clean: Any) -> str:
     """:func:`detect_mode` of a picture with its cleaned page (:func:`~sketchcolor.paper.clean_page`): on the cleaned
-    page when the paper was tinted or gray (on the raw picture it would be one wide dark area), else on the picture
-    itself (cleaning takes a grayscale picture's light fills for uneven paper). gray_u8 (H, W) uint8."""
-    tinted = clean.found and min(clean.paper) < _WHITE_PAPER
+    page when the paper was tinted or gray, or darkens toward the picture's border (a page lit unevenly; on the raw
+    picture either would be one wide dark area), else on the picture itself (cleaning takes a grayscale picture's
+    light fills for uneven paper, and such a picture's border is white). gray_u8 (H, W) uint8."""
+    border = np.concatenate([gray_u8[0], gray_u8[-1], gray_u8[:, 0], gray_u8[:, -1]])
+    tinted = clean.found and (min(clean.paper) < _WHITE_PAPER or float(np.median(border)) < _WHITE_BORDER)
     return detect_mode(clean.gray if tinted else gray_u8)
+
 
 def _working_shape(height: int, width: int, working_size: int, multiple: int) -> tuple[int, int, int, int]:
     """(h, w) of the picture at working size and (h_pad, w_pad) rounded up to the nets' size multiple."""

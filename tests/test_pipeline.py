@@ -666,6 +666,20 @@ def test_auto_mode_reads_gray_paper_clean_but_a_gray_cartoon_as_it_is():
     assert detect_page_mode(pencil, clean_page(pencil)) == "sketch"
 
 
+def test_auto_mode_reads_a_page_lit_unevenly_clean():
+    from sketchcolor.paper import clean_page
+    from sketchcolor.pipeline import detect_page_mode
+
+    # White in the middle, falling to gray toward the corners (a photographed page), a thin outline on it.
+    yy, xx = np.mgrid[:256, :256] / 255.0 - 0.5
+    page = np.clip(255 - 600 * np.maximum(0, np.hypot(yy, xx) - 0.3) ** 2, 0, 255)
+    page[60:64, 60:200] = page[196:200, 60:200] = page[60:200, 60:64] = page[60:200, 196:200] = 40
+    page = page.round().astype(np.uint8)
+    clean = clean_page(page)
+    assert clean.found and min(clean.paper) >= 240  # a white paper on average: only its edges are dark
+    assert detect_page_mode(page, clean) == "sketch"
+
+
 # --- palette lock ------------------------------------------------------------------------------------------------
 
 PALETTE = [(48, 96, 192), (224, 48, 32), (32, 160, 64), (240, 192, 32)]  # blue, red, green, yellow
