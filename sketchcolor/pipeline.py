@@ -39,7 +39,7 @@ from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 from sketchcolor.models.interface import ColorModel, InversionModel
 from sketchcolor.palette import (PALETTE_SIGMA_AB, PALETTE_SIGMA_AB_SKETCH, PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH,
                                  choose_entries, nearest_entries, palette_lab, parse_palette, snap_hints)
-from sketchcolor.regions import GAP_CLOSING, region_mean, region_means
+from sketchcolor.regions import GAP_CLOSING, border_values, on_border, region_mean, region_means
 from sketchcolor.tones import check_tones, typical_l
 from sketchcolor.variations import check_count, check_seed, draw_region_ab
 
@@ -417,10 +417,7 @@ def _split_between_hints(inside: np.ndarray, lab: np.ndarray, found: np.ndarray,
             # The largest piece stays too: a hint put where the nets see another color still gets the nets' area.
             keep[1 + int(np.argmax(np.bincount(pieces.ravel(), minlength=count + 1)[1:]))] = True
         else:
-            top, bottom, left, right = border
-            for side, edge in ((top, pieces[0]), (bottom, pieces[-1]), (left, pieces[:, 0]), (right, pieces[:, -1])):
-                if side:
-                    keep[edge] = True
+            keep = on_border(pieces, border)
             if not keep[1:].any():
                 keep[:] = True  # a page that reaches no border (not found so): every white piece stays
         keep[0] = False
@@ -442,8 +439,8 @@ def detect_page_mode(gray_u8: np.ndarray, clean: Any) -> str:
     page when the paper was tinted or gray, or darkens toward the picture's border (a page lit unevenly; on the raw
     picture either would be one wide dark area), else on the picture itself (cleaning takes a grayscale picture's
     light fills for uneven paper, and such a picture's border is white). gray_u8 (H, W) uint8."""
-    border = np.concatenate([gray_u8[0], gray_u8[-1], gray_u8[:, 0], gray_u8[:, -1]])
-    tinted = clean.found and (min(clean.paper) < _WHITE_PAPER or float(np.median(border)) < _WHITE_BORDER)
+    uneven = float(np.median(border_values(gray_u8))) < _WHITE_BORDER
+    tinted = clean.found and (min(clean.paper) < _WHITE_PAPER or uneven)
     return detect_mode(clean.gray if tinted else gray_u8)
 
 

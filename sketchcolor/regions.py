@@ -70,11 +70,21 @@ def _relabel_consecutive(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lookup[labels]
 
 
-def on_border(labels: np.ndarray) -> np.ndarray:
-    """bool (K + 1,): True for every label > 0 with a pixel on the picture's border (labels int (H, W), 0..K)."""
+ALL_SIDES = (True, True, True, True)
+
+
+def border_values(plane: np.ndarray, sides: tuple[bool, bool, bool, bool] = ALL_SIDES) -> np.ndarray:
+    """The values of ``plane`` (H, W, ...) on its border, one row after another: the top, bottom, left and right
+    edges where ``sides`` says so (a crop whose other sides lie inside a picture)."""
+    edges = (plane[0], plane[-1], plane[:, 0], plane[:, -1])
+    return np.concatenate([edge for edge, side in zip(edges, sides) if side] or [plane[:0, 0]])
+
+
+def on_border(labels: np.ndarray, sides: tuple[bool, bool, bool, bool] = ALL_SIDES) -> np.ndarray:
+    """bool (K + 1,): True for every label > 0 with a pixel on the picture's border (labels int (H, W), 0..K); only
+    on the ``sides`` (top, bottom, left, right) that say so."""
     touches = np.zeros(int(labels.max()) + 1, dtype=bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        touches[edge] = True
+    touches[border_values(labels, sides)] = True
     touches[0] = False
     return touches
 

@@ -31,7 +31,7 @@ from sketchcolor.color import rgb_u8_to_lab_np
 from sketchcolor.errors import ConfigError, ImageError
 from sketchcolor.image_io import load_image
 from sketchcolor.palette import weighted_kmeans
-from sketchcolor.regions import on_border, region_means, repeat_blocks
+from sketchcolor.regions import border_values, on_border, region_means, repeat_blocks
 
 __all__ = [
     "REFERENCE_MODES",
@@ -173,7 +173,7 @@ def _page(lab: np.ndarray) -> np.ndarray:
     """The reference's page: the pixels near the border's dominant color (within :data:`PAGE_DELTA_E`, when it
     holds at least half the border: white paper, or a flat backdrop like a flatting layer's gray) that connect to
     the border; near-white pixels reaching the border otherwise."""
-    border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    border = border_values(lab)
     colors, counts = np.unique(np.round(border / 4.0), axis=0, return_counts=True)
     backdrop = colors[counts.argmax()] * 4.0
     near = np.linalg.norm(border - backdrop, axis=1) < PAGE_DELTA_E

@@ -29,13 +29,14 @@ def inside_a_shape(path) -> tuple[int, int]:
     """(x, y) deepest inside the largest closed shape of a line drawing (not the page around the shapes)."""
     from scipy import ndimage
 
+    from sketchcolor.regions import on_border
+
     with Image.open(path) as im:
         paper = np.asarray(im.convert("L")) > 128
     parts, _ = ndimage.label(paper)
-    page = np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))
     sizes = np.bincount(parts.ravel())
     sizes[0] = 0
-    sizes[page] = 0
+    sizes[on_border(parts)] = 0
     depth = ndimage.distance_transform_edt(parts == int(np.argmax(sizes)))
     y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
     return int(x), int(y)

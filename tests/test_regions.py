@@ -294,3 +294,18 @@ def test_shaded_shapes_on_a_coarse_grid_keeps_the_shape():
     shapes = regions.shaded_shapes(seg.labels, seg.page, estimate, 85, 12, max_side=320)
     assert shapes.shape == big.shape and shapes[320, 320] > 0 and not shapes[20, 20]
     assert not (shapes & ~seg.page).any()
+
+
+def test_on_border_counts_only_the_sides_asked_for():
+    from sketchcolor.regions import border_values, on_border
+
+    labels = np.zeros((6, 6), np.int32)
+    labels[0, 2] = 1  # top
+    labels[3, 5] = 2  # right
+    labels[2:4, 2:4] = 3  # inside
+    assert on_border(labels).tolist() == [False, True, True, False]
+    assert on_border(labels, (False, True, True, False)).tolist() == [False, False, False, False]
+    assert on_border(labels, (False, False, False, True)).tolist() == [False, False, True, False]
+    assert border_values(labels, (False, False, False, False)).size == 0
+    lab = np.zeros((4, 5, 3))
+    assert border_values(lab).shape == (2 * 5 + 2 * 4, 3)
