@@ -335,11 +335,11 @@ def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab
             colors[int(region)] = found[0]
             continue
         if not copied:
+            # Each region's bounding box; splitting one only gives its own pixels new labels, so the others' hold.
+            boxes = ndimage.find_objects(labels)
             labels, paper, copied = labels.copy(), paper.copy(), True
-        whole = labels == region
-        rows, cols = np.flatnonzero(whole.any(axis=1)), np.flatnonzero(whole.any(axis=0))
-        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        inside = whole[box]
+        box = boxes[region - 1]
+        inside = labels[box] == region
         points = [(y - box[0].start, x - box[1].start) for (y, x), h in zip(hint_yx, held) if h]
         border = _border_sides(box, labels.shape) if is_paper else None
         nearest = _split_between_hints(inside, lab[:, box[0], box[1]], found, points, which.ravel(), border,
