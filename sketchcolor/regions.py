@@ -89,6 +89,24 @@ def on_border(labels: np.ndarray, sides: tuple[bool, bool, bool, bool] = ALL_SID
     return touches
 
 
+# A closed region holding less than this share of the picture's border (a side's worth) is a shape the frame cuts (a
+# bust's chest, a tree's trunk, a path running out of the picture), not the paper around the drawing.
+FRAME_SHARE = 0.25
+
+
+def frame_page(labels: np.ndarray, share: float) -> np.ndarray:
+    """bool (K + 1,): the labels > 0 of ``labels`` (H, W) that can be page: those on the picture's border, except
+    that with ``share`` > 0 one holding less than ``share`` of the border's pixels is a shape cut by the frame,
+    unless no region holds more (the paper then is the region that holds the most)."""
+    touches = on_border(labels)
+    if share <= 0 or not touches.any():
+        return touches
+    held = np.bincount(border_values(labels), minlength=touches.size)
+    held[0] = 0
+    wide = held >= share * border_values(labels).size
+    return wide if wide.any() else held == held.max()
+
+
 def take_pockets(labels: np.ndarray, page: np.ndarray, pockets: np.ndarray,
                  chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, page)`` with each pocket in ``chosen`` (ids of ``pockets``, int (H, W), 0 = none) a region of its
@@ -221,6 +239,7 @@ def segment_line_art(
     threshold: int = LINE_THRESHOLD,
     speck: float | None = None,
     max_side: int = 1024,
+    frame_share: float | None = None,
 ) -> Segmentation:
     """Segment a line drawing (black lines on white; see :mod:`sketchcolor.paper` for real paper) for coloring.
 
@@ -229,7 +248,9 @@ def segment_line_art(
       :data:`GAP_CLOSING` of the long side, ``<= 0`` closes none.
     - The page is every part of a closed region that touches the border whose nearest core (the region left when
       the lines are thickened by ``gap_radius``) touches the border too: a shape open through a narrow gap is not
-      page, the paper around the drawing is, and nothing else is (no hull or shape rule).
+      page, the paper around the drawing is, and nothing else is (no hull or shape rule). A region that holds
+      less than ``frame_share`` (default :data:`FRAME_SHARE`) of the border's pixels is a shape the picture's edge
+      cuts, not page (:func:`frame_page`; 0: any region on the border can be page).
     - Regions smaller than ``speck`` pixels (default: ``(0.01 * long side)²``, at least 4) — gaps of hatching,
       screentone dots, specks between strands — become 0, so they take the color beside them like the lines.
     """
@@ -241,7 +262,7 @@ def segment_line_art(
     if speck is None:
         speck = max(4.0, (0.01 * max(height, width)) ** 2)
     # Closed regions that reach the border: only these can be page.
-    border = on_border(fine)
+    border = frame_page(fine, FRAME_SHARE if frame_share is None else frame_share)
     cores = None if gap_radius <= 0 or not lines.any() or lines.all() else _gap_cores(lines, gap_radius, max_side)
     if cores is None:
         labels = fine

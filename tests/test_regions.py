@@ -212,6 +212,33 @@ def test_segment_line_art_page_is_what_the_border_reaches_through_wide_gaps():
     assert regions.segment_line_art(box, gap_radius=0).page[40, 40]
 
 
+def test_a_shape_the_frame_cuts_is_a_region_and_the_paper_around_it_page():
+    # A bust whose outline runs into the bottom edge: what it encloses touches the border only between its ends.
+    img = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(40, 199), (45, 150), (80, 130), (70, 80), (100, 40), (130, 80), (120, 130), (155, 150), (160, 199)],
+              fill=0, width=3)
+    bust = np.asarray(img)
+    seg = regions.segment_line_art(bust, gap_radius=3)
+    assert not seg.page[170, 100] and seg.labels[170, 100] > 0 and seg.page[10, 10] and seg.page[190, 5]
+    assert regions.segment_line_art(bust, gap_radius=3, frame_share=0.0).page[170, 100]
+    # A horizon across the picture: sky and ground each hold far more than a side's worth of the border, both page.
+    horizon = np.full((200, 200), 255, np.uint8)
+    horizon[120:123] = 0
+    seg = regions.segment_line_art(horizon, gap_radius=3)
+    assert seg.page[50, 100] and seg.page[180, 100]
+
+
+def test_frame_page_keeps_the_region_holding_most_of_the_border_when_none_holds_a_share():
+    labels = np.zeros((100, 100), np.int32)
+    labels[1:-1, 1:-1] = 1  # a frame drawn round the picture ...
+    labels[0, 40:50] = labels[1:5, 40:50] = 2  # ... but for a small gap, and a smaller one
+    labels[0, 70:73] = 3
+    assert regions.frame_page(labels, 0.25).tolist() == [False, False, True, False]
+    assert regions.frame_page(labels, 0.0).tolist() == [False, False, True, True]
+    assert regions.frame_page(labels, 0.005).tolist() == [False, False, True, True]
+
+
 def test_segment_line_art_merges_specks_into_the_lines():
     image = np.full((100, 100), 255, np.uint8)
     image[20:80:3, 20:80] = 0  # hatching: rows of 2 px gaps between 1 px lines
