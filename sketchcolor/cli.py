@@ -56,8 +56,9 @@ def _add_colorize(sub: argparse._SubParsersAction) -> None:
                         "the page stays white (method net only)")
     p.add_argument("--variations", type=int, default=None, metavar="K",
                    help="write K different automatic colorings of each input to pick from: the usual output and, "
-                        "next to it, its name + -v1 ... -v(K-1) (a.png, a-v1.png, ...); K from 1 to 16 (method net "
-                        "only, not with --palette)")
+                        "next to it, its name + -v1 ... -v(K-1) (a.png, a-v1.png, ...); on line art -v1, -v3, ... "
+                        "also color shapes whose outline is open to the page; K from 1 to 16 (method net only, not "
+                        "with --palette)")
     p.add_argument("--seed", type=int, default=0, help="seed of the --variations draws (the same seed, the same "
                                                        "variations)")
     p.add_argument("--reference", metavar="FILE",

@@ -1183,7 +1183,8 @@ def build_demo(
                                          elem_id="sketchcolor-palette")
                     variations = gr.Slider(1, MAX_VARIATIONS, value=1, step=1, precision=0, label="Variations",
                                            info="more than 1: colorings to choose from, in a gallery below the "
-                                                "result; without a palette or a reference",
+                                                "result (on line art every other one also colors shapes left open "
+                                                "to the page); without a palette or a reference",
                                            elem_id="sketchcolor-variations")
                     keep_colors = gr.Checkbox(False, label="Keep the last picture's colors",
                                               info="for the next page or frame of a batch: the picture colored "

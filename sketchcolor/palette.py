@@ -22,8 +22,8 @@ from sketchcolor.hints import Hint, color_hex, parse_color
 __all__ = [
     "MAX_PALETTE",
     "PALETTE_PRIOR_WEIGHT",
+    "PALETTE_READINGS_SKETCH",
     "PALETTE_SIGMA_AB",
-    "PALETTE_SIGMA_AB_SKETCH",
     "PALETTE_SIGMA_L_GRAY",
     "PALETTE_SIGMA_L_SKETCH",
     "choose_entries",
@@ -40,12 +40,14 @@ __all__ = [
 MAX_PALETTE = 64
 # An entry's ab reach (Lab units), just under the bins' 10-unit spacing: an entry between bins reads the bins beside it.
 PALETTE_SIGMA_AB = 8.0
-# Line art's reach, narrower (chosen on val, model card): its regions' distributions spread over many bins.
-PALETTE_SIGMA_AB_SKETCH = 5.0
 # Share of the whole picture's reading taken off: what the net reads everywhere (skin, page gray) tells no one region.
 PALETTE_PRIOR_WEIGHT = 0.9
 # Line art's L is the inversion net's soft estimate: wide, so it parts light from dark entries without overruling hue.
-PALETTE_SIGMA_L_SKETCH = 24.0
+PALETTE_SIGMA_L_SKETCH = 26.5
+# Line art reads an entry at three reaches, each (σ_ab, the region's weight, the picture's weight off), fitted on
+# OpenMoji train pictures (model card): the wide reading counts against an entry, so a concentrated peak of the
+# region's distribution beats a broad shoulder that only reaches toward it.
+PALETTE_READINGS_SKETCH = ((5.0, 1.0, 0.37), (10.0, 0.29, 0.40), (20.0, -0.58, 0.0))
 # A grayscale picture's L is its own, exact: narrow, so lightness decides and the net's ab breaks ties.
 PALETTE_SIGMA_L_GRAY = 6.0
 _FORMS = "'#rrggbb', '#rgb' or an (r, g, b) tuple of ints 0-255"
@@ -129,19 +131,21 @@ def nearest_entries(lab: np.ndarray, entries_lab: np.ndarray) -> np.ndarray:
 
 def choose_entries(probs: np.ndarray, bins: np.ndarray, region_ab: np.ndarray, region_l: np.ndarray,
                    entries_lab: np.ndarray, *, sigma_l: float, sigma_ab: float = PALETTE_SIGMA_AB,
-                   prior_weight: float = PALETTE_PRIOR_WEIGHT, prior_rows: np.ndarray | None = None) -> np.ndarray:
+                   prior_weight: float = PALETTE_PRIOR_WEIGHT, prior_rows: np.ndarray | None = None,
+                   readings: Sequence[tuple[float, float, float]] | None = None) -> np.ndarray:
     """Each region's palette entry: (R,) int64 indices into ``entries_lab`` (K, 3).
 
     Region r takes the entry k maximizing
 
-        log reach_r(k) - w log reach(k) - (L_r - L_k)² / 2σ_L²,
-        reach_r(k) = Σ_q p_r(q) exp(-|ab_q - ab_k|² / 2σ_ab²)
+        Σ_s u_s log reach_r,s(k) - w_s log reach_s(k) - (L_r - L_k)² / 2σ_L²,
+        reach_r,s(k) = Σ_q p_r(q) exp(-|ab_q - ab_k|² / 2σ_s²)
 
-    where p_r is the region's distribution normalized to 1, reach(k) the same reading of the drawing's distribution
-    (the rows ``prior_rows`` of ``probs`` together, default all, each cell counted once; the page is left out by
-    the pipeline, or its white would count against every white entry) and w = ``prior_weight``: the net's
-    probability mass near the entry's ab, relative to how much of it the net puts there anywhere in the picture,
-    less a penalty for the entry's lightness off the region's.
+    over the ``readings`` (σ_s, u_s, w_s) (default one: ``sigma_ab``, 1, ``prior_weight``), where p_r is the
+    region's distribution normalized to 1 and reach_s(k) the same reading of the drawing's distribution (the rows
+    ``prior_rows`` of ``probs`` together, default all, each cell counted once; the page is left out by the
+    pipeline, or its white would count against every white entry): the net's probability mass near the entry's
+    ab, relative to how much of it the net puts there anywhere in the picture, less a penalty for the entry's
+    lightness off the region's.
 
     probs: (R, Q) float, each row the summed distributions of the region's logits cells over ``bins`` (Q, 2) ab;
     every region of the picture, the page and the lines too, so the rows together are the picture. A row of zeros
@@ -150,19 +154,22 @@ def choose_entries(probs: np.ndarray, bins: np.ndarray, region_ab: np.ndarray, r
     """
     probs = np.asarray(probs, np.float64)
     entries_lab = np.asarray(entries_lab, np.float64)
+    readings = ((sigma_ab, 1.0, prior_weight),) if readings is None else tuple(readings)
     totals = probs.sum(axis=1, keepdims=True)
-    # float64 keeps exp(-d²/2σ²) above underflow over the whole ab range (d < 300 at σ = 8: exp(-703) > 1e-308).
-    bin_to_entry = np.square(np.asarray(bins, np.float64)[:, None, :] - entries_lab[None, :, 1:]).sum(-1)
-    kernel = np.exp(-bin_to_entry / (2 * sigma_ab**2))  # (Q, K)
-    score = np.log(np.maximum((probs / np.maximum(totals, 1e-300)) @ kernel, 1e-300))  # (R, K)
     point = totals[:, 0] <= 0
-    if point.any():
-        offset = np.square(np.asarray(region_ab, np.float64)[point, None, :] - entries_lab[None, :, 1:]).sum(-1)
-        score[point] = -offset / (2 * sigma_ab**2)
     kept = probs if prior_rows is None else probs[np.asarray(prior_rows, bool)]
     mass = kept.sum(axis=0) if kept.sum() > 0 else probs.sum(axis=0)
-    if prior_weight and mass.sum() > 0:
-        score -= prior_weight * np.log(np.maximum((mass / mass.sum()) @ kernel, 1e-300))[None, :]
+    bin_to_entry = np.square(np.asarray(bins, np.float64)[:, None, :] - entries_lab[None, :, 1:]).sum(-1)
+    offset = np.square(np.asarray(region_ab, np.float64)[point, None, :] - entries_lab[None, :, 1:]).sum(-1)
+    score = np.zeros((probs.shape[0], entries_lab.shape[0]))
+    for sigma, region_weight, picture_weight in readings:
+        # float64 keeps exp(-d²/2σ²) above underflow over the whole ab range (d < 300 at σ = 8: exp(-703) > 1e-308).
+        kernel = np.exp(-bin_to_entry / (2 * sigma**2))  # (Q, K)
+        reach = np.log(np.maximum((probs / np.maximum(totals, 1e-300)) @ kernel, 1e-300))  # (R, K)
+        reach[point] = -offset / (2 * sigma**2)
+        score += region_weight * reach
+        if picture_weight and mass.sum() > 0:
+            score -= picture_weight * np.log(np.maximum((mass / mass.sum()) @ kernel, 1e-300))[None, :]
     score -= np.square(np.asarray(region_l, np.float64)[:, None] - entries_lab[None, :, 0]) / (2 * sigma_l**2)
     return score.argmax(axis=1).astype(np.int64)
 

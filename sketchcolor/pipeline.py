@@ -37,8 +37,9 @@ from sketchcolor.errors import CheckpointError, ConfigError, HintError
 from sketchcolor.hints import Hint, color_hex, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 from sketchcolor.models.interface import ColorModel, InversionModel
-from sketchcolor.palette import (PALETTE_SIGMA_AB, PALETTE_SIGMA_AB_SKETCH, PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH,
-                                 choose_entries, nearest_entries, palette_lab, parse_palette, snap_hints)
+from sketchcolor.palette import (PALETTE_READINGS_SKETCH, PALETTE_SIGMA_AB, PALETTE_SIGMA_L_GRAY,
+                                 PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries, palette_lab, parse_palette,
+                                 snap_hints)
 from sketchcolor.regions import GAP_CLOSING, border_values, on_border, region_mean, region_means
 from sketchcolor.tones import check_tones, typical_l
 from sketchcolor.variations import check_count, check_seed, draw_region_ab
@@ -84,6 +85,9 @@ class PipelineConfig:
     temperature_draw: the temperature that sharpens a region's distribution before a variation draws its color
         from it (:meth:`Colorizer.colorize_variations`): sharper than line art's decoding, so a draw lands on one of
         the net's likely colors, not on the muddy mixture between them.
+    variation_shapes_l: line art's odd-numbered variations also color the open shapes of the page where the
+        estimate is below this L (:func:`~sketchcolor.regions.shaded_shapes`), the others leave them paper: whether
+        an open outline holds a shape is a guess, best left to the artist's pick; 0: no variation colors them.
     hint_reach: where hints of several colors share a line-art region (or a hint competes with the paper), a
         color's Lab distance grows by this per 1% of the long side from its nearest hint: the nets' color alone lets
         a far hint's color take blobs across the region; 0 splits by the nets' color only.
@@ -102,6 +106,7 @@ class PipelineConfig:
     shaded_l: float = 0.0
     shading: bool = False
     temperature_draw: float = 0.2
+    variation_shapes_l: float = 85.0
     hint_reach: float = 1.0
 
     def __post_init__(self) -> None:
@@ -111,7 +116,7 @@ class PipelineConfig:
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
         for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l", "shaded_l",
-                     "temperature_draw", "hint_reach"):
+                     "temperature_draw", "variation_shapes_l", "hint_reach"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -121,7 +126,7 @@ class PipelineConfig:
         _check_gap_closing(self.gap_closing)
         if self.hint_reach < 0:
             raise ConfigError(f"hint_reach must be 0 or more (Lab units per 1% of the long side), got {self.hint_reach}")
-        for name in ("pocket_l", "shaded_l"):
+        for name in ("pocket_l", "shaded_l", "variation_shapes_l"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ConfigError(f"{name} must be between 0 and 100 (CIE L), got {getattr(self, name)}")
         for name in ("temperature_sketch", "temperature_gray", "temperature_draw"):
@@ -295,7 +300,7 @@ def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int
     """``(labels, paper)`` with the open shapes of the paper that become regions: the one a hint lands in
     (:func:`~sketchcolor.regions.split_page_at_hints`) and, with ``pocket_l`` or ``shaded_l``, those the estimate
     shades. The open shapes are only searched for when a hint is on the paper or a setting asks for them."""
-    from sketchcolor.regions import page_pockets, shaded_shapes, split_page_at_hints, take_pockets
+    from sketchcolor.regions import page_pockets, split_page_at_hints
 
     pockets = page_pockets(labels, paper, radius) if config.pocket_l > 0 else None
     if config.hint_fill and hint_yx:
@@ -305,9 +310,18 @@ def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int
     if pockets is not None:
         labels, paper = _shaded_pockets(labels, paper, pockets, l_estimate, config.pocket_l)
     if config.shaded_l > 0:
-        shapes = shaded_shapes(labels, paper, l_estimate, config.shaded_l, radius)
-        labels, paper = take_pockets(labels, paper, shapes, np.arange(1, int(shapes.max()) + 1))
+        labels, paper = _shaded_regions(labels, paper, l_estimate, config.shaded_l, radius)
     return labels, paper
+
+
+def _shaded_regions(labels: np.ndarray, paper: np.ndarray, l_estimate: np.ndarray, below: float,
+                    radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, paper)`` with each open shape of the paper the estimate shades below L ``below``
+    (:func:`~sketchcolor.regions.shaded_shapes`) a region of its own, numbered after the existing ones."""
+    from sketchcolor.regions import shaded_shapes, take_pockets
+
+    shapes = shaded_shapes(labels, paper, l_estimate, below, radius)
+    return take_pockets(labels, paper, shapes, np.arange(1, int(shapes.max()) + 1))
 
 
 def _hinted_regions(labels: np.ndarray, hint_yx: list[tuple[int, int]], hint_lab: np.ndarray, lab: np.ndarray,
@@ -887,8 +901,8 @@ class Colorizer:
             drawing[0] = False
         entry = choose_entries(probs, self.color.bins.cpu().double().numpy(), region_lab[1:].T, region_lab[0],
                                entries_lab, sigma_l=PALETTE_SIGMA_L_SKETCH if sketch else PALETTE_SIGMA_L_GRAY,
-                               sigma_ab=PALETTE_SIGMA_AB_SKETCH if sketch else PALETTE_SIGMA_AB,
-                               prior_rows=drawing)
+                               sigma_ab=PALETTE_SIGMA_AB, prior_rows=drawing,
+                               readings=PALETTE_READINGS_SKETCH if sketch else None)
         entry[hinted] = nearest_entries(region_lab[:, hinted].T, entries_lab)
         return entry
 
@@ -897,7 +911,9 @@ class Colorizer:
         """``(alignment, info, labels, paper, opened)``: the drawing (its silhouette off the ``paper`` and the edges of
         ``gray`` (H, W) uint8, its lines or the grayscale picture) aligned with the reference
         (:func:`~sketchcolor.transfer.align`), None when the regime is global ("global", or "auto" and the
-        alignment does not explain the drawing); ``info`` starts :attr:`ColorizeResult.reference`.
+        alignment does not explain the drawing); ``info`` starts :attr:`ColorizeResult.reference`. When the
+        silhouette does not explain the drawing, its convex hull (:func:`~sketchcolor.transfer.silhouette_hull`) is
+        tried too, and the better alignment kept.
 
         With an alignment, line art's open shapes (trapped-ball pockets of the page within ``radius``-sized gaps)
         that land mostly on the reference's drawing, not its page, become regions: the reference shows them
@@ -906,13 +922,19 @@ class Colorizer:
         one the match leaves without a color goes back to it."""
         from sketchcolor.regions import page_pockets, take_pockets
         from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, POCKET_SHARE, align, line_edges,
-                                          page_on_reference, reference_share)
+                                          page_on_reference, reference_share, silhouette_hull)
 
         info: dict[str, Any] = {"regime": "global", "score": None, "matched": 0, "regions": 0}
         opened = int(labels.max()) + 1
         if reference_mode == "global" or not (~paper).any():
             return None, info, labels, paper, opened
-        alignment = align(~paper, line_edges(gray), reference)
+        edges = line_edges(gray)
+        alignment = align(~paper, edges, reference)
+        if alignment.score < MATCH_MIN_SCORE:
+            # Shapes cut by the picture's edge are page, the drawing's silhouette little more than its lines: its
+            # hull is closer to the reference's filled one.
+            retry = align(silhouette_hull(~paper), edges, reference)
+            alignment = retry if retry.score > alignment.score else alignment
         info.update(score=round(alignment.score, 3), mirror=alignment.mirror, angle=round(alignment.angle, 1))
         if reference_mode == "auto" and alignment.score < MATCH_MIN_SCORE:
             return None, info, labels, paper, opened
@@ -1039,7 +1061,10 @@ class Colorizer:
         lines, hinted regions (their hints' colors) and the white page are those of the first, and so are the
         tones, except that flat line art's drawn regions take the typical tone of their drawn color when the
         checkpoint has a tone table (:mod:`sketchcolor.tones`). Regions too small to hold a cell of the net's
-        output keep the first's color. ``temperature`` decodes the first.
+        output keep the first's color. ``temperature`` decodes the first. In flat line art (no ``shading``) the
+        odd-numbered variations (the second, the fourth, ...) also color the open shapes of the page the estimate
+        shades (the config's ``variation_shapes_l``): a body or a head whose outline is open to the page, which the
+        first leaves paper; the others leave them paper too.
 
         k: 1 to 16 (``k=1`` gives ``[colorize(...)]``). seed: a whole number >= 0; the same call with the same seed
         gives the same variations. method: "net" only (the classical methods have no distribution to draw from).
@@ -1365,6 +1390,11 @@ class Colorizer:
             net_lab = torch.cat([l_detail[None], ab_full]).numpy()
             labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper,
                                                          cfg.hint_reach)
+        first_labels, first_count = labels, int(labels.max()) + 1
+        if variations > 1 and reference is None and cfg.white_page and cfg.variation_shapes_l > 0:
+            # Open shapes the odd variations color: regions of their own, paper in the others.
+            labels, paper = _shaded_regions(labels, paper, l_detail.numpy(), cfg.variation_shapes_l,
+                                            gap_closing * max(height, width))
         count = int(labels.max()) + 1
         flat_labels = labels.ravel()
         # One tone and one color per region: the means of the estimate and of the net's color over it, the tone
@@ -1405,30 +1435,38 @@ class Colorizer:
             region_lab[:, matched] = reference.colors[segment[matched]].T
             # Page the reference gave no color goes back to the page.
             region_paper |= (np.arange(count) >= opened) & ~matched & ~hinted
+        open_shapes = np.arange(count) >= first_count  # the odd variations' open shapes
+        region_papers = [region_paper | open_shapes]
         if palette is None:
+            white = np.array([[100.0], [0.0], [0.0]])
             if cfg.white_page:
-                region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
-            variants = [region_lab]
+                region_lab[:, region_paper] = white
+            variants = [region_lab.copy()]
+            variants[0][:, open_shapes] = white
             if variations > 1:
                 # Other variations: unhinted regions off the page draw their ab from their pooled distributions.
                 probs = self._region_distributions(small["cells"], small["l_small"].shape, labels)
                 drawable = ~hinted & ~region_paper & (probs.sum(1) > 0)
                 drawable[0] = False
                 bins = self.color.bins.cpu().double().numpy()
-                drawn = draw_region_ab(probs[drawable], bins, region_lab[1:, drawable].T, variations,
+                drawn = draw_region_ab(probs[drawable], bins, variants[0][1:, drawable].T, variations,
                                        cfg.temperature_draw, seed)
-                for ab in drawn[1:]:
+                for number, ab in enumerate(drawn[1:], start=1):
                     variant = region_lab.copy()
                     variant[1:, drawable] = ab.T
                     if self.tones is not None:
                         # A drawn color takes the tone it usually has: the estimate's is a guess, and a yellow on
                         # it comes out olive.
                         variant[0, drawable] = typical_l(self.tones, bins, ab)
+                    if number % 2 == 0:
+                        variant[:, open_shapes] = white
+                    region_papers.append(region_paper | open_shapes if number % 2 == 0 else region_paper)
                     variants.append(variant)
             region_rgbs = []
             for variant in variants:
                 region_t = torch.from_numpy(variant).float()
                 region_rgbs.append(_to_u8(fit_to_gamut(region_t[0][None], region_t[1:, None]))[0])  # (count, 3)
+            region_ls = [variant[0] for variant in variants]
         else:
             # Palette lock: the entries' sRGB values themselves, not a Lab round trip, so the flats are exact.
             entries_lab = palette_lab(palette)
@@ -1438,13 +1476,13 @@ class Colorizer:
             if cfg.white_page:
                 region_rgb[region_paper] = 255
                 region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
-            region_rgbs = [region_rgb]
+            region_rgbs, region_ls = [region_rgb], [region_lab[0]]
         lines = page.lines
-        region_l = torch.from_numpy(region_lab[0].astype(np.float32))  # every variation keeps the tones
-        flat_l = region_l[torch.from_numpy(carried.astype(np.int64))]
-        shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
+        carried_t = torch.from_numpy(carried.astype(np.int64))
         results = []
-        for region_rgb in region_rgbs:
+        for number, (region_rgb, region_l) in enumerate(zip(region_rgbs, region_ls)):
+            flat_l = torch.from_numpy(region_l.astype(np.float32))[carried_t]
+            shading_u8 = l_detail.div(flat_l.clamp_min(1.0)).clamp_(0, 1).mul_(255).round_().to(torch.uint8).numpy()
             colors_u8 = region_rgb[carried]
             results.append(ColorizeResult(
                 image=Image.fromarray(_multiply_lines(colors_u8, lines), "RGB"),
@@ -1455,8 +1493,8 @@ class Colorizer:
                 hints=list(hint_list),
                 colors=Image.fromarray(colors_u8.copy(), "RGB"),
                 shading=Image.fromarray(shading_u8, "L"),
-                page=region_paper[carried],
-                labels=labels,
+                page=region_papers[number][carried],
+                labels=labels if number % 2 else first_labels,
                 reference=reference_info,
             ))
         return results

@@ -48,6 +48,7 @@ __all__ = [
     "page_on_reference",
     "reference_histogram",
     "reference_share",
+    "silhouette_hull",
 ]
 
 REFERENCE_MODES = ("auto", "match", "global")
@@ -333,6 +334,25 @@ def align(content: np.ndarray, edges: np.ndarray, reference: Reference, *, grid:
     union = (inside_d | inside_r).sum()
     alignment.score = float(max(score, 0.0) + ((inside_d & inside_r).sum() / union if union else 0.0))
     return alignment
+
+
+def silhouette_hull(content: np.ndarray, max_side: int = 256) -> np.ndarray:
+    """(H, W) bool: the convex hull of ``content`` (H, W) bool, worked out on a grid at most ``max_side`` long.
+
+    A drawing whose shapes run off the picture's edge (a bust, a hand cut at the wrist) leaves them open to the
+    page, so its silhouette is little more than its lines; the hull is the outline the reference's filled shapes
+    have, to align against when that silhouette fails (:func:`align`)."""
+    from skimage.morphology import convex_hull_image
+
+    height, width = content.shape
+    step = max(1, -(-max(height, width) // max_side))
+    # A block is content when any of its pixels is: thin lines survive the coarse grid.
+    padded = np.zeros((-(-height // step) * step, -(-width // step) * step), bool)
+    padded[:height, :width] = content
+    small = padded.reshape(padded.shape[0] // step, step, padded.shape[1] // step, step).any(axis=(1, 3))
+    if not small.any():
+        return np.zeros((height, width), bool)
+    return repeat_blocks(convex_hull_image(small), step, (height, width))
 
 
 def _shrink(plane: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:

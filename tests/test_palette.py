@@ -10,6 +10,7 @@ from sketchcolor.errors import HintError
 from sketchcolor.hints import Hint
 from sketchcolor.palette import (
     MAX_PALETTE,
+    PALETTE_READINGS_SKETCH,
     choose_entries,
     describe,
     nearest_entries,
@@ -145,6 +146,24 @@ def test_lightness_tells_a_dark_from_a_light_entry_of_one_hue():
     probs = _mass_at((entries[0, 1:] + entries[1, 1:]) / 2, bins).repeat(2, axis=0)
     for sigma_l in (6.0, 18.0):
         assert _choose(probs, bins, entries[:, 0], entries, sigma_l=sigma_l) == [0, 1]
+
+
+def test_line_arts_readings_prefer_a_concentrated_peak_to_a_broad_shoulder():
+    bins = ab_bins().double().numpy()
+    entries = _entries((200, 60, 50), (60, 150, 70))  # a red and a green
+    red_ab, green_ab = entries[0, 1:], entries[1, 1:]
+    # 30 % of the mass sits right on the red; the rest lies spread in a ring 15-25 ab units around the green, none
+    # of it on the green itself: at one narrow reach the green reads about as well, the wide reading tells them apart.
+    ring = np.linalg.norm(bins - green_ab, axis=1)
+    probs = 0.3 * _mass_at(red_ab, bins)
+    probs[0, (ring > 12) & (ring < 25)] += 0.7 / ((ring > 12) & (ring < 25)).sum()
+    level = [entries[:, 0].mean()]
+    assert _choose(probs, bins, level, entries, prior_weight=0.0, sigma_ab=20.0) == [1]  # one wide reach: green
+    readings = [(sigma, u, 0.0) for sigma, u, _ in PALETTE_READINGS_SKETCH]
+    assert _choose(probs, bins, level, entries, readings=readings) == [0]
+    # One reading (σ, 1, w) is the default rule itself.
+    assert (_choose(probs, bins, level, entries, readings=[(8.0, 1.0, 0.9)])
+            == _choose(probs, bins, level, entries, sigma_ab=8.0, prior_weight=0.9))
 
 
 def test_a_region_without_cells_reads_its_mean_color():

@@ -167,6 +167,7 @@ def test_bad_devices(tiny_checkpoint, device, message):
     ({"decode_sketch": "vote"}, r"decode_sketch 'vote' is unknown; allowed: pixel, mean, risk, mode"),
     ({"temperature_gray": 0}, "temperature_gray must be in"),
     ({"shaded_l": 120}, r"shaded_l must be between 0 and 100 \(CIE L\), got 120"),
+    ({"variation_shapes_l": -5}, r"variation_shapes_l must be between 0 and 100 \(CIE L\), got -5"),
     ({"hint_reach": -1}, r"hint_reach must be 0 or more \(Lab units per 1% of the long side\), got -1.0"),
     ({"colour": 1}, "unknown config key 'colour'"),
 ])
@@ -570,6 +571,41 @@ def test_shaded_l_colors_the_open_shape_the_estimate_shades_and_not_the_paper(ti
     plain = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
     monkeypatch.setattr(plain, "_net_small", dark_in_the_u)
     assert plain.colorize(_open_shapes(), mode="sketch").page[120, 150]
+
+
+def test_odd_variations_color_the_open_shape_the_estimate_shades_and_the_others_leave_it_paper(tiny_checkpoint,
+                                                                                              monkeypatch):
+    colorizer = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+    real = colorizer._net_small
+
+    def dark_in_the_u(*args, **kwargs):
+        out = real(*args, **kwargs)
+        l_small = torch.full_like(out["l_small"], 100.0)
+        h, w = l_small.shape[-2:]
+        l_small[..., int(0.2 * h):int(0.9 * h), int(0.6 * w):int(0.9 * w)] = 40.0  # inside the U
+        out["l_small"] = l_small
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", dark_in_the_u)
+    normal = colorizer.colorize(_open_shapes(), mode="sketch")
+    results = colorizer.colorize_variations(_open_shapes(), 4, mode="sketch", seed=3)
+    for name in ("image", "flat", "l_estimate", "shading"):  # the first is colorize's, to the pixel
+        assert np.array_equal(np.asarray(getattr(results[0], name)), np.asarray(getattr(normal, name)))
+    assert np.array_equal(results[0].page, normal.page) and np.array_equal(results[0].labels, normal.labels)
+    for number, result in enumerate(results):
+        u = np.asarray(result.flat)[120, 150]
+        assert result.page[5, 5] and result.page[195, 60] and (np.asarray(result.image)[:4, :4] == 255).all()
+        if number % 2:
+            assert not result.page[120, 150] and (u < 250).any()  # a color, and its tone in the L layer
+            assert result.labels[120, 150] > normal.labels.max()
+            assert np.asarray(result.l_estimate)[120, 150] < 250
+        else:
+            assert result.page[120, 150] and (u == 255).all()
+            assert np.array_equal(result.labels, normal.labels)
+    # Off, no variation colors it.
+    off = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"variation_shapes_l": 0})
+    monkeypatch.setattr(off, "_net_small", dark_in_the_u)
+    assert all(r.page[120, 150] for r in off.colorize_variations(_open_shapes(), 4, mode="sketch", seed=3))
 
 
 def test_no_gap_closing_keeps_open_shapes_as_page(tiny_checkpoint, monkeypatch):

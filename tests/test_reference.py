@@ -109,6 +109,44 @@ def test_match_gives_the_regions_the_reference_colors_and_keeps_the_page_white(b
         assert (rgb[:8, :8] == 255).all() and (rgb[-8:, -8:] == 255).all() and (rgb[5, 128] == 255).all()
 
 
+# A bust whose one outline runs off the bottom edge (as an icon cuts a figure at the chest): no closed region, all
+# of it open to the page, so the drawing's silhouette is its line alone.
+BUST = [(40, 256), (48, 205), (80, 180), (105, 172), (92, 150), (84, 115), (92, 70), (128, 45), (164, 70), (172, 115),
+        (164, 150), (151, 172), (176, 180), (208, 205), (216, 256)]
+
+
+def draw_bust(colored: bool) -> Image.Image:
+    img = Image.new("RGB", (SIDE, SIDE), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    if colored:
+        draw.polygon(BUST + [(216, 300), (40, 300)], fill=(90, 120, 150))
+    draw.line(BUST, fill=(0, 0, 0), width=3, joint="curve")
+    return img if colored else img.convert("L")
+
+
+@pytest.mark.parametrize("frame_rule", [True, False])
+def test_a_figure_cut_by_the_edge_is_aligned_by_its_hull_and_colored(bundled, monkeypatch, frame_rule):
+    from sketchcolor import regions, transfer
+
+    if not frame_rule:
+        # As when the figure holds more of the border than the frame rule allows: its inside is page.
+        monkeypatch.setattr(regions, "FRAME_SHARE", 0.0)
+    reference = posed(draw_bust(True))
+    result = bundled.colorize(draw_bust(False), mode="sketch", reference=reference)
+    assert result.reference["regime"] == "match", result.reference
+    flat = np.asarray(result.flat.convert("RGB"))
+    for y, x in ((110, 128), (215, 128)):  # the head and the chest take the reference's color
+        assert np.abs(flat[y, x].astype(int) - (90, 120, 150)).max() <= 6, flat[y, x]
+    assert (flat[:10, :10] == 255).all() and (flat[-10:, :10] == 255).all()  # the page beside the figure
+    if frame_rule:
+        assert result.reference["regions"] >= 1  # a region of its own: its silhouette lines up without the hull
+        return
+    # All page, its silhouette alone (no hull) does not explain the drawing: the figure would keep the page's white.
+    monkeypatch.setattr(transfer, "silhouette_hull", lambda content, **kw: content)
+    alone = bundled.colorize(draw_bust(False), mode="sketch", reference=reference)
+    assert alone.reference["regime"] == "global" and (np.asarray(alone.flat.convert("RGB"))[110, 128] == 255).all()
+
+
 def test_global_follows_the_reference_colors_mood(bundled):
     line = draw_scene(False)
     plain = bundled.colorize(line, mode="sketch")

@@ -22,6 +22,7 @@ from sketchcolor.transfer import (
     load_reference,
     match_regions,
     reference_histogram,
+    silhouette_hull,
 )
 
 RED, BLUE, GREEN = (220, 40, 40), (40, 80, 210), (40, 170, 70)
@@ -207,6 +208,18 @@ def test_the_true_reference_scores_higher_than_an_unrelated_one():
     draw.rectangle([90, 120, 110, 190], fill=(130, 40, 160), outline=(0, 0, 0), width=3)
     unrelated = align(content, edges, load_reference(other, max_pixels=None))
     assert true.score > 1.5 and true.score > unrelated.score + 0.5, (true.score, unrelated.score)
+
+
+@pytest.mark.parametrize("side", [200, 1100])
+def test_silhouette_hull_fills_an_open_outline_and_keeps_thin_lines_on_a_coarse_grid(side):
+    content = np.zeros((side, side), bool)
+    a, b = side // 5, 4 * side // 5
+    content[a:b, a] = content[a:b, b] = content[b, a:b + 1] = True  # a one-pixel U, open at the top
+    hull = silhouette_hull(content)
+    assert hull.shape == content.shape and hull[content].all()
+    assert hull[(a + b) // 2, (a + b) // 2] and hull[a + 2, (a + b) // 2]  # inside the U, up to its mouth
+    assert not hull[: a - side // 50].any() and not hull[:, : a - side // 50].any()  # nothing beyond it
+    assert not silhouette_hull(np.zeros((side, side), bool)).any()
 
 
 def test_align_without_a_drawing_is_the_identity_with_score_zero():

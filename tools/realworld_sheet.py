@@ -1,4 +1,5 @@
-"""Contact sheet of the real drawings in ../shared/realworld: input, automatic colors, and with a few hints.
+"""Contact sheet of the real drawings in ../shared/realworld: input, automatic colors, and with a few hints
+(or, with ``--variations K``, input and K automatic variations).
 
 The hints are what an artist's first clicks would be: one in each of the largest shapes that are not paper (at the
 point deepest inside it), colors from a fixed palette in turn. Every run draws the same picture.
@@ -62,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the sheet (.png or .jpg)")
     parser.add_argument("--only", default="", help="comma-separated folders or file-name parts to keep")
     parser.add_argument("--panel", type=int, default=160, help="panel side in pixels")
-    parser.add_argument("--per-row", type=int, default=3, help="drawings per row (three panels each)")
+    parser.add_argument("--per-row", type=int, default=3, help="drawings per row")
     parser.add_argument("--hints", type=int, default=4, help="clicks in the largest shapes")
+    parser.add_argument("--variations", type=int, default=0, metavar="K",
+                        help="show K automatic variations (colorize_variations, seed 0) instead of auto and hinted")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the bundled weights)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a pipeline setting")
     args = parser.parse_args(argv)
@@ -78,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     tiles = []
     started = time.perf_counter()
     for path in files:
+        if args.variations:
+            results = colorizer.colorize_variations(path, args.variations, mode="sketch")
+            tiles.append([panel(Image.open(path), args.panel), *(panel(r.image, args.panel) for r in results)])
+            continue
         auto = colorizer.colorize(path, mode="sketch")
         hints = first_clicks(auto, args.hints)
         hinted = colorizer.colorize(path, hints=hints, mode="sketch")
@@ -87,12 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     per_row = max(1, args.per_row)
     rows = -(-len(tiles) // per_row)
     label_h = 14
-    sheet = Image.new("RGB", (per_row * (3 * size + gap) - gap, rows * (size + label_h)), (235, 235, 235))
+    width = len(tiles[0]) * size if tiles else 3 * size  # panels per drawing
+    sheet = Image.new("RGB", (per_row * (width + gap) - gap, rows * (size + label_h)), (235, 235, 235))
     draw = ImageDraw.Draw(sheet)
     for index, (path, row) in enumerate(zip(files, tiles)):
-        x0 = (index % per_row) * (3 * size + gap)
+        x0 = (index % per_row) * (width + gap)
         y0 = (index // per_row) * (size + label_h)
-        draw.text((x0 + 2, y0 + 1), f"{path.parent.name}/{path.stem}"[: 3 * size // 6], fill="black")
+        draw.text((x0 + 2, y0 + 1), f"{path.parent.name}/{path.stem}"[: width // 6], fill="black")
         for column, tile in enumerate(row):
             sheet.paste(tile, (x0 + column * size, y0 + label_h))
     args.out.parent.mkdir(parents=True, exist_ok=True)
