@@ -101,9 +101,10 @@ def frame_page(labels: np.ndarray, share: float) -> np.ndarray:
     touches = on_border(labels)
     if share <= 0 or not touches.any():
         return touches
-    held = np.bincount(border_values(labels), minlength=touches.size)
+    border = border_values(labels)
+    held = np.bincount(border, minlength=touches.size)
     held[0] = 0
-    wide = held >= share * border_values(labels).size
+    wide = held >= share * border.size
     return wide if wide.any() else held == held.max()
 
 
