@@ -85,9 +85,10 @@ class PipelineConfig:
     temperature_draw: the temperature that sharpens a region's distribution before a variation draws its color
         from it (:meth:`Colorizer.colorize_variations`): sharper than line art's decoding, so a draw lands on one of
         the net's likely colors, not on the muddy mixture between them.
-    variation_shapes_l: line art's odd-numbered variations also color the open shapes of the page where the
-        estimate is below this L (:func:`~sketchcolor.regions.shaded_shapes`), the others leave them paper: whether
-        an open outline holds a shape is a guess, best left to the artist's pick; 0: no variation colors them.
+    variation_shapes_l: line art's variations 1, 3, ... (the second, the fourth; the first is 0) also color the
+        open shapes of the page where the estimate is below this L (:func:`~sketchcolor.regions.shaded_shapes`), the
+        others leave them paper: whether an open outline holds a shape is a guess, best left to the artist's pick;
+        0: no variation colors them.
     hint_reach: where hints of several colors share a line-art region (or a hint competes with the paper), a
         color's Lab distance grows by this per 1% of the long side from its nearest hint: the nets' color alone lets
         a far hint's color take blobs across the region; 0 splits by the nets' color only.

@@ -6,9 +6,9 @@ page, at least one logits cell) an ab drawn from the region's pooled distributio
 by a temperature (``p^(1/T)``, as the annealed mean reads it; the pipeline's ``temperature_draw``) so draws stay
 among the colors the net finds likely, with the mass near the colors the earlier variations gave that region
 down-weighted so the variations differ. The draws are seeded: one seed gives the same variations. In flat line
-art the odd-numbered variations also color the open shapes of the page that the lightness estimate shades
-(``PipelineConfig.variation_shapes_l``), which the others leave paper: whether an outline open to the page holds a
-shape is the pipeline's least certain guess, so the artist picks it too.
+art variations 1, 3, ... (the second, the fourth) also color the open shapes of the page that the lightness
+estimate shades (``PipelineConfig.variation_shapes_l``), which the others leave paper: whether an outline open to
+the page holds a shape is the pipeline's least certain guess, so the artist picks it too.
 """
 
 from __future__ import annotations
