@@ -550,32 +550,8 @@ def test_line_art_regions_get_one_tone_unless_shading_is_asked_for(colorizer):
     assert abs(flat.mean() - shaded_full[clear].mean()) < 2.5  # 1 unit of L
 
 
-def test_shaded_l_colors_the_open_shape_the_estimate_shades_and_not_the_paper(tiny_checkpoint, monkeypatch):
-    shaded = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"shaded_l": 85})
-    real = shaded._net_small
-
-    def dark_in_the_u(*args, **kwargs):
-        out = real(*args, **kwargs)
-        l_small = torch.full_like(out["l_small"], 100.0)
-        h, w = l_small.shape[-2:]
-        l_small[..., int(0.2 * h):int(0.9 * h), int(0.6 * w):int(0.9 * w)] = 40.0  # inside the U
-        out["l_small"] = l_small
-        return out
-
-    monkeypatch.setattr(shaded, "_net_small", dark_in_the_u)
-    result = shaded.colorize(_open_shapes(), mode="sketch")
-    assert not result.page[120, 150] and result.page[5, 5] and result.page[195, 60]
-    l_layer = np.asarray(result.l_estimate).astype(float) * 100 / 255
-    assert l_layer[120, 150] < 60 and l_layer[5, 5] > 99
-    # Off (the default), the same estimate leaves the U as page.
-    plain = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
-    monkeypatch.setattr(plain, "_net_small", dark_in_the_u)
-    assert plain.colorize(_open_shapes(), mode="sketch").page[120, 150]
-
-
-def test_odd_variations_color_the_open_shape_the_estimate_shades_and_the_others_leave_it_paper(tiny_checkpoint,
-                                                                                              monkeypatch):
-    colorizer = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+def _shade_the_u(colorizer, monkeypatch):
+    """``colorizer`` with an estimate of paper white everywhere but dark inside the U of :func:`_open_shapes`."""
     real = colorizer._net_small
 
     def dark_in_the_u(*args, **kwargs):
@@ -587,6 +563,24 @@ def test_odd_variations_color_the_open_shape_the_estimate_shades_and_the_others_
         return out
 
     monkeypatch.setattr(colorizer, "_net_small", dark_in_the_u)
+    return colorizer
+
+
+def test_shaded_l_colors_the_open_shape_the_estimate_shades_and_not_the_paper(tiny_checkpoint, monkeypatch):
+    shaded = _shade_the_u(Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"shaded_l": 85}),
+                          monkeypatch)
+    result = shaded.colorize(_open_shapes(), mode="sketch")
+    assert not result.page[120, 150] and result.page[5, 5] and result.page[195, 60]
+    l_layer = np.asarray(result.l_estimate).astype(float) * 100 / 255
+    assert l_layer[120, 150] < 60 and l_layer[5, 5] > 99
+    # Off (the default), the same estimate leaves the U as page.
+    plain = _shade_the_u(Colorizer.from_pretrained(tiny_checkpoint, device="cpu"), monkeypatch)
+    assert plain.colorize(_open_shapes(), mode="sketch").page[120, 150]
+
+
+def test_odd_variations_color_the_open_shape_the_estimate_shades_and_the_others_leave_it_paper(tiny_checkpoint,
+                                                                                              monkeypatch):
+    colorizer = _shade_the_u(Colorizer.from_pretrained(tiny_checkpoint, device="cpu"), monkeypatch)
     normal = colorizer.colorize(_open_shapes(), mode="sketch")
     results = colorizer.colorize_variations(_open_shapes(), 4, mode="sketch", seed=3)
     for name in ("image", "flat", "l_estimate", "shading"):  # the first is colorize's, to the pixel
@@ -603,8 +597,8 @@ def test_odd_variations_color_the_open_shape_the_estimate_shades_and_the_others_
             assert result.page[120, 150] and (u == 255).all()
             assert np.array_equal(result.labels, normal.labels)
     # Off, no variation colors it.
-    off = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"variation_shapes_l": 0})
-    monkeypatch.setattr(off, "_net_small", dark_in_the_u)
+    off = _shade_the_u(Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"variation_shapes_l": 0}),
+                       monkeypatch)
     assert all(r.page[120, 150] for r in off.colorize_variations(_open_shapes(), 4, mode="sketch", seed=3))
 
 
