@@ -1438,8 +1438,8 @@ class Colorizer:
             region_paper |= (np.arange(count) >= opened) & ~matched & ~hinted
         open_shapes = np.arange(count) >= first_count  # the odd variations' open shapes
         region_papers = [region_paper | open_shapes]
+        white = np.array([[100.0], [0.0], [0.0]])
         if palette is None:
-            white = np.array([[100.0], [0.0], [0.0]])
             if cfg.white_page:
                 region_lab[:, region_paper] = white
             variants = [region_lab.copy()]
@@ -1476,7 +1476,7 @@ class Colorizer:
             region_rgb, region_lab = palette[entry], entries_lab[entry].T
             if cfg.white_page:
                 region_rgb[region_paper] = 255
-                region_lab[:, region_paper] = np.array([[100.0], [0.0], [0.0]])
+                region_lab[:, region_paper] = white
             region_rgbs, region_ls = [region_rgb], [region_lab[0]]
         lines = page.lines
         carried_t = torch.from_numpy(carried.astype(np.int64))

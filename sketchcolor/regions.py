@@ -136,6 +136,18 @@ def label_regions(line_u8: np.ndarray, threshold: int = LINE_THRESHOLD) -> np.nd
     return labels.astype(np.int32, copy=False)
 
 
+def any_blocks(mask: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """``(coarse, factor)``: ``mask`` (H, W) bool on a grid at most ``max_side`` long, a block True when any of its
+    ``factor`` × ``factor`` pixels is (thin lines survive); :func:`repeat_blocks` brings a plane back."""
+    factor = max(1, -(-max(mask.shape) // max_side))
+    if factor == 1:
+        return mask, 1
+    height, width = mask.shape
+    padded = np.zeros((-(-height // factor) * factor, -(-width // factor) * factor), dtype=bool)
+    padded[:height, :width] = mask
+    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3)), factor
+
+
 def repeat_blocks(plane: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
     """``plane`` worked out on a coarse grid back at full size ``shape`` (H, W): each cell repeated ``factor`` times
     both ways, cropped."""
@@ -153,13 +165,7 @@ def _gap_cores(lines: np.ndarray, radius: float, max_side: int, *, reach: bool =
     """
     # Large pictures are closed on a coarser grid (a block is line when any of its pixels is): the gaps are
     # many pixels wide there, and two distance transforms at full size would cost seconds at 4096².
-    factor = max(1, -(-max(lines.shape) // max_side))
-    coarse = lines
-    if factor > 1:
-        height, width = lines.shape
-        padded = np.zeros((-(-height // factor) * factor, -(-width // factor) * factor), dtype=bool)
-        padded[:height, :width] = lines
-        coarse = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3))
+    coarse, factor = any_blocks(lines, max_side)
     thick = ndimage.distance_transform_edt(~coarse) <= radius / factor
     cores, count = ndimage.label(~thick, structure=_FOUR_CONNECTED)
     # A crevice that thickening pinches off (between an ear and a head) is no region of its own: cores smaller

@@ -31,7 +31,7 @@ from sketchcolor.color import rgb_u8_to_lab_np
 from sketchcolor.errors import ConfigError, ImageError
 from sketchcolor.image_io import load_image
 from sketchcolor.palette import weighted_kmeans
-from sketchcolor.regions import border_values, on_border, region_means, repeat_blocks
+from sketchcolor.regions import any_blocks, border_values, on_border, region_means, repeat_blocks
 
 __all__ = [
     "REFERENCE_MODES",
@@ -344,15 +344,10 @@ def silhouette_hull(content: np.ndarray, max_side: int = 256) -> np.ndarray:
     have, to align against when that silhouette fails (:func:`align`)."""
     from skimage.morphology import convex_hull_image
 
-    height, width = content.shape
-    step = max(1, -(-max(height, width) // max_side))
-    # A block is content when any of its pixels is: thin lines survive the coarse grid.
-    padded = np.zeros((-(-height // step) * step, -(-width // step) * step), bool)
-    padded[:height, :width] = content
-    small = padded.reshape(padded.shape[0] // step, step, padded.shape[1] // step, step).any(axis=(1, 3))
+    small, step = any_blocks(np.asarray(content, bool), max_side)
     if not small.any():
-        return np.zeros((height, width), bool)
-    return repeat_blocks(convex_hull_image(small), step, (height, width))
+        return np.zeros(content.shape, bool)
+    return repeat_blocks(convex_hull_image(small), step, content.shape)
 
 
 def _shrink(plane: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
