@@ -3,7 +3,8 @@ palette entry from the color net's pooled distribution.
 
 A palette is a (K, 3) uint8 array of distinct sRGB colors in the order given (duplicates collapsed), 1 to
 :data:`MAX_PALETTE` of them. :class:`~sketchcolor.pipeline.Colorizer` gives every flat region one entry; the
-white page is not a region and stays white, so white need not be in the palette.
+white page is not a region and stays white, so white need not be in the palette (flat line art's open shapes that
+the estimate shades are regions under a lock, ``PipelineConfig.palette_shapes_l``).
 """
 
 from __future__ import annotations

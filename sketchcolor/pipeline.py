@@ -89,6 +89,9 @@ class PipelineConfig:
         open shapes of the page where the estimate is below this L (:func:`~sketchcolor.regions.shaded_shapes`), the
         others leave them paper: whether an open outline holds a shape is a guess, best left to the artist's pick;
         0: no variation colors them.
+    palette_shapes_l: under a palette lock, line art's open shapes of the page where the estimate is below this L
+        are colored too, each with a palette entry (the artist named the drawing's colors; without a palette a
+        shape's guessed color may be worse than paper); 0: they stay paper.
     hint_reach: where hints of several colors share a line-art region (or a hint competes with the paper), a
         color's Lab distance grows by this per 1% of the long side from its nearest hint: the nets' color alone lets
         a far hint's color take blobs across the region; 0 splits by the nets' color only.
@@ -108,6 +111,7 @@ class PipelineConfig:
     shading: bool = False
     temperature_draw: float = 0.2
     variation_shapes_l: float = 85.0
+    palette_shapes_l: float = 85.0
     hint_reach: float = 1.0
 
     def __post_init__(self) -> None:
@@ -117,7 +121,7 @@ class PipelineConfig:
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ConfigError(f"{name} must be {'true or false' if kind is bool else 'an integer'}, got {value!r}")
         for name in ("gap_closing", "temperature_sketch", "temperature_gray", "pocket_l", "shaded_l",
-                     "temperature_draw", "variation_shapes_l", "hint_reach"):
+                     "temperature_draw", "variation_shapes_l", "palette_shapes_l", "hint_reach"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -127,7 +131,7 @@ class PipelineConfig:
         _check_gap_closing(self.gap_closing)
         if self.hint_reach < 0:
             raise ConfigError(f"hint_reach must be 0 or more (Lab units per 1% of the long side), got {self.hint_reach}")
-        for name in ("pocket_l", "shaded_l", "variation_shapes_l"):
+        for name in ("pocket_l", "shaded_l", "variation_shapes_l", "palette_shapes_l"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ConfigError(f"{name} must be between 0 and 100 (CIE L), got {getattr(self, name)}")
         for name in ("temperature_sketch", "temperature_gray", "temperature_draw"):
@@ -1006,7 +1010,9 @@ class Colorizer:
         color (ΔE2000; ``result.hints`` are the hints so snapped). The flats layer holds only palette colors, and
         line art's picture is the flats with the lines multiplied back (with ``shading``, the entry's hue and the
         estimate's shading around the entry's L); a grayscale picture keeps its own L with the entries' ab. The
-        page stays white (with the config's ``white_page``, the default), so white need not be in the palette.
+        page stays white (with the config's ``white_page``, the default), so white need not be in the palette;
+        flat line art's open shapes that the estimate shades (the config's ``palette_shapes_l``) are not page but
+        regions, and take an entry too.
         reference: a colored picture (any form ``image`` takes, or a :class:`~sketchcolor.transfer.Reference`
         read once for many calls) whose colors to follow (method "net" only; not with a palette).
         reference_mode: "match" takes each region's color from the reference segment matched to it (a colored
@@ -1392,7 +1398,12 @@ class Colorizer:
             labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper,
                                                          cfg.hint_reach)
         first_labels, first_count = labels, int(labels.max()) + 1
-        if variations > 1 and reference is None and cfg.white_page and cfg.variation_shapes_l > 0:
+        if palette is not None and cfg.white_page and cfg.palette_shapes_l > 0:
+            # Open shapes a palette colors: the artist named the drawing's colors, so a shape takes one of them.
+            labels, paper = _shaded_regions(labels, paper, l_detail.numpy(), cfg.palette_shapes_l,
+                                            gap_closing * max(height, width))
+            first_labels, first_count = labels, int(labels.max()) + 1
+        elif variations > 1 and reference is None and cfg.white_page and cfg.variation_shapes_l > 0:
             # Open shapes the odd variations color: regions of their own, paper in the others.
             labels, paper = _shaded_regions(labels, paper, l_detail.numpy(), cfg.variation_shapes_l,
                                             gap_closing * max(height, width))

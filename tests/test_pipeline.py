@@ -602,6 +602,20 @@ def test_odd_variations_color_the_open_shape_the_estimate_shades_and_the_others_
     assert all(r.page[120, 150] for r in off.colorize_variations(_open_shapes(), 4, mode="sketch", seed=3))
 
 
+def test_palette_colors_the_open_shape_the_estimate_shades_with_an_entry(tiny_checkpoint, monkeypatch):
+    palette = ["#3060c0", "#e03020"]
+    colorizer = _shade_the_u(Colorizer.from_pretrained(tiny_checkpoint, device="cpu"), monkeypatch)
+    assert colorizer.colorize(_open_shapes(), mode="sketch").page[120, 150]  # no palette: the U stays paper
+    result = colorizer.colorize(_open_shapes(), mode="sketch", palette=palette)
+    assert not result.page[120, 150] and result.page[5, 5] and result.page[195, 60]
+    assert tuple(np.asarray(result.flat)[120, 150]) in {(48, 96, 192), (224, 48, 32)}
+    assert (np.asarray(result.flat)[:4, :4] == 255).all()
+    off = _shade_the_u(Colorizer.from_pretrained(tiny_checkpoint, device="cpu", config={"palette_shapes_l": 0}),
+                       monkeypatch)
+    locked = off.colorize(_open_shapes(), mode="sketch", palette=palette)
+    assert locked.page[120, 150] and (np.asarray(locked.flat)[120, 150] == 255).all()
+
+
 def test_no_gap_closing_keeps_open_shapes_as_page(tiny_checkpoint, monkeypatch):
     strict = Colorizer.from_pretrained(tiny_checkpoint, device="cpu", gap_closing=0)
     real = strict._net_small

@@ -1,11 +1,13 @@
 """Contact sheet of the real drawings in ../shared/realworld: input, automatic colors, and with a few hints
-(or, with ``--variations K``, input and K automatic variations).
+(or, with ``--variations K``, input and K automatic variations; with ``--palette``, input, automatic colors and
+the palette lock without hints).
 
 The hints are what an artist's first clicks would be: one in each of the largest shapes that are not paper (at the
 point deepest inside it), colors from a fixed palette in turn. Every run draws the same picture.
 
     python tools/realworld_sheet.py --out docs/realworld.jpg
     python tools/realworld_sheet.py --out runs/realworld-rough.png --only rough --panel 256
+    python tools/realworld_sheet.py --out runs/realworld-palette.png --palette "#e8b04a,#4a7fd4,#d9534f"
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def panel(image: Image.Image, size: int, hints: list[str] = (), scale: float = 1
     return tile
 
 
+def swatches(tile: Image.Image, palette: np.ndarray) -> Image.Image:
+    """The tile with the palette as a row of small squares along its bottom edge."""
+    draw = ImageDraw.Draw(tile)
+    side = max(4, tile.width // 24)
+    for number, rgb in enumerate(palette):
+        x0, y0 = 2 + number * (side + 1), tile.height - side - 2
+        draw.rectangle([x0, y0, x0 + side, y0 + side], fill=tuple(int(c) for c in rgb), outline="black")
+    return tile
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="the sheet (.png or .jpg)")
@@ -67,13 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hints", type=int, default=4, help="clicks in the largest shapes")
     parser.add_argument("--variations", type=int, default=0, metavar="K",
                         help="show K automatic variations (colorize_variations, seed 0) instead of auto and hinted")
+    parser.add_argument("--palette", default=None, metavar="HEXES",
+                        help="show the lock to this palette (comma-separated colors) instead of the hinted panel")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the bundled weights)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a pipeline setting")
     args = parser.parse_args(argv)
 
     from sketchcolor.models.configs import parse_overrides
+    from sketchcolor.palette import read_palette
     from sketchcolor.pipeline import Colorizer
 
+    palette = read_palette(args.palette) if args.palette else None
     colorizer = Colorizer.from_pretrained(args.checkpoint, config=parse_overrides(args.set))
     keep = [k for k in args.only.split(",") if k]
     files = sorted(p for p in REALWORLD.glob("*/*.png") if not p.stem.endswith("_flats"))
@@ -86,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             tiles.append([panel(Image.open(path), args.panel), *(panel(r.image, args.panel) for r in results)])
             continue
         auto = colorizer.colorize(path, mode="sketch")
+        if args.palette:
+            locked = colorizer.colorize(path, mode="sketch", palette=palette)
+            tiles.append([panel(Image.open(path), args.panel), panel(auto.image, args.panel),
+                          swatches(panel(locked.image, args.panel), palette)])
+            continue
         hints = first_clicks(auto, args.hints)
         hinted = colorizer.colorize(path, hints=hints, mode="sketch")
         tiles.append([panel(Image.open(path), args.panel), panel(auto.image, args.panel),
