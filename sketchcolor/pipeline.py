@@ -912,7 +912,8 @@ class Colorizer:
         return entry
 
     def _align_reference(self, reference: Any, reference_mode: str, labels: np.ndarray, paper: np.ndarray,
-                         gray: np.ndarray, radius: float) -> tuple[Any, dict[str, Any], np.ndarray, np.ndarray, int]:
+                         gray: np.ndarray, radius: float, l_estimate: np.ndarray | None = None,
+                         ) -> tuple[Any, dict[str, Any], np.ndarray, np.ndarray, int]:
         """``(alignment, info, labels, paper, opened)``: the drawing (its silhouette off the ``paper`` and the edges of
         ``gray`` (H, W) uint8, its lines or the grayscale picture) aligned with the reference
         (:func:`~sketchcolor.transfer.align`), None when the regime is global ("global", or "auto" and the
@@ -920,14 +921,16 @@ class Colorizer:
         silhouette does not explain the drawing, its convex hull (:func:`~sketchcolor.transfer.silhouette_hull`) is
         tried too, and the better alignment kept.
 
-        With an alignment, line art's open shapes (trapped-ball pockets of the page within ``radius``-sized gaps)
-        that land mostly on the reference's drawing, not its page, become regions: the reference shows them
+        With an alignment, line art's open shapes (trapped-ball pockets of the page within ``radius``-sized gaps;
+        with ``l_estimate`` (H, W), the flat path's L estimate, also the parts of the page it shades,
+        :func:`~sketchcolor.regions.shaded_shapes`) that land mostly on the reference's drawing, not its page,
+        become regions: the reference shows them
         filled; with a close alignment, so does any wide part of the page that lands on the reference's drawing
         (:func:`~sketchcolor.transfer.page_on_reference`). Regions numbered from ``opened`` on came from the page:
         one the match leaves without a color goes back to it."""
-        from sketchcolor.regions import page_pockets, take_pockets
-        from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, POCKET_SHARE, align, line_edges,
-                                          page_on_reference, reference_share, silhouette_hull)
+        from sketchcolor.regions import page_pockets, shaded_shapes, take_pockets
+        from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, POCKET_SHARE, SHADED_SHAPE_L, align,
+                                          line_edges, page_on_reference, reference_share, silhouette_hull)
 
         info: dict[str, Any] = {"regime": "global", "score": None, "matched": 0, "regions": 0}
         opened = int(labels.max()) + 1
@@ -948,6 +951,10 @@ class Colorizer:
             pockets = np.where(paper, page_pockets(labels, paper, radius), 0)
             filled = np.flatnonzero(reference_share(pockets, alignment, reference) >= POCKET_SHARE)
             labels, paper = take_pockets(labels, paper, pockets, filled[filled > 0])
+            if l_estimate is not None and paper.any():
+                shapes = shaded_shapes(labels, paper, l_estimate, SHADED_SHAPE_L, radius)
+                filled = np.flatnonzero(reference_share(shapes, alignment, reference) >= POCKET_SHARE)
+                labels, paper = take_pockets(labels, paper, shapes, filled[filled > 0])
         if paper.any() and alignment.score >= PAGE_FILL_SCORE:
             # Shapes the drawing leaves open (a strap open at its end) where the reference has color.
             shapes, count = ndimage.label(page_on_reference(paper, alignment, reference))
@@ -1391,7 +1398,8 @@ class Colorizer:
         alignment = reference_info = None
         if reference is not None:
             alignment, reference_info, labels, paper, opened = self._align_reference(
-                reference, reference_mode, labels, paper, gray_full, gap_closing * max(height, width))
+                reference, reference_mode, labels, paper, gray_full, gap_closing * max(height, width),
+                l_detail.numpy())
         hint_colors: dict[int, np.ndarray] = {}
         if cfg.hint_fill and hint_list:
             net_lab = torch.cat([l_detail[None], ab_full]).numpy()

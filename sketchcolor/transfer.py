@@ -42,6 +42,7 @@ __all__ = [
     "color_segments",
     "edge_map",
     "global_weights",
+    "lightness_cost",
     "line_edges",
     "load_reference",
     "match_regions",
@@ -77,6 +78,9 @@ EDGE_BLUR = 0.01
 MATCH_MIN_SCORE = 1.1
 # An open shape of a drawing's page becomes a region when this share of it lands on the reference's drawing.
 POCKET_SHARE = 0.6
+# Line art's open shapes: trapped-ball pockets, and parts of the page the estimate shades below this L (as the
+# palette lock's and the variations' open shapes).
+SHADED_SHAPE_L = 85.0
 # With an alignment this good, the drawing's page that lands on the reference's drawing is filled too (shapes the
 # drawing leaves open where the reference has color), when wider than twice this share of the drawing's size.
 PAGE_FILL_SCORE = 1.5
@@ -405,6 +409,14 @@ def _reach(probs: np.ndarray, bins: np.ndarray, ab: np.ndarray, sigma: float = H
     return (probs / np.maximum(totals, 1e-300)) @ kernel
 
 
+def lightness_cost(difference: np.ndarray, sketch: bool) -> np.ndarray:
+    """The matching cost of a region's L ``difference`` from a segment's: ``d²/2σ²`` for a grayscale picture (its L
+    is exact); for line art, whose L is the inversion net's guess (a thin band between two lines reads almost black),
+    ``log(1 + d²/2σ²)``: the same near a match, but a guess far off cannot outweigh where the region lands."""
+    scaled = np.square(difference) / (2 * (SIGMA_L_SKETCH if sketch else SIGMA_L_GRAY) ** 2)
+    return np.log1p(scaled) if sketch else scaled
+
+
 def match_regions(labels: np.ndarray, regions: np.ndarray, region_l: np.ndarray, alignment: Alignment,
                   reference: Reference, *, sketch: bool, probs: np.ndarray | None = None,
                   bins: np.ndarray | None = None, max_side: int = 384) -> tuple[np.ndarray, np.ndarray]:
@@ -413,7 +425,8 @@ def match_regions(labels: np.ndarray, regions: np.ndarray, region_l: np.ndarray,
 
     The cost of region r taking segment s, each term in units of its scale:
     ``-log(overlap + 0.02)`` (the share of r that lands on s under ``alignment``) ``+ d²/2σ_pos²`` (their centres,
-    in the drawing's size) ``+ (L_r - L_s)²/2σ_L²`` (``region_l`` (R,), estimated for line art: ``sketch``)
+    in the drawing's size) ``+`` :func:`lightness_cost` of ``L_r - L_s`` (``region_l`` (R,), estimated for line art:
+    ``sketch``)
     ``+ (log area ratio)²/2σ_area² + NET_WEIGHT * -log reach`` (the net's mass near s's color in r: ``probs``
     (R, Q) over ``bins`` (Q, 2), optional). The assignment is Hungarian with every segment offered many times,
     each further copy :data:`SHARE_COST` dearer, so two regions share a segment only when it pays, and "none" offered
@@ -445,12 +458,11 @@ def match_regions(labels: np.ndarray, regions: np.ndarray, region_l: np.ndarray,
     centre_s = centre_s / np.maximum(reference.areas[1:, None], 1)
     size = np.sqrt(reference.content.sum())
     distance2 = np.square(centre_d[:, None, :] - centre_s[None]).sum(-1) / size**2
-    sigma_l = SIGMA_L_SKETCH if sketch else SIGMA_L_GRAY
     share_d = area_d[present] / area_d.sum()
     share_s = reference.areas[1:] / reference.areas[1:].sum()
     cost = (-np.log(overlap + 0.02)
             + distance2 / (2 * SIGMA_POSITION**2)
-            + np.square(region_l[present, None] - reference.colors[None, 1:, 0]) / (2 * sigma_l**2)
+            + lightness_cost(region_l[present, None] - reference.colors[None, 1:, 0], sketch)
             + np.square(np.log(share_d[:, None] / share_s[None])) / (2 * SIGMA_LOG_AREA**2))
     if probs is not None and bins is not None and NET_WEIGHT:
         reach = _reach(probs[present], bins, reference.colors[1:, 1:])

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 from skimage.color import rgb2lab
 
@@ -145,6 +146,48 @@ def test_a_figure_cut_by_the_edge_is_aligned_by_its_hull_and_colored(bundled, mo
     monkeypatch.setattr(transfer, "silhouette_hull", lambda content, **kw: content)
     alone = bundled.colorize(draw_bust(False), mode="sketch", reference=reference)
     assert alone.reference["regime"] == "global" and (np.asarray(alone.flat.convert("RGB"))[110, 128] == 255).all()
+
+
+def draw_cup(colored: bool) -> Image.Image:
+    """A closed box and a cup (a U open at the bottom, 56 px wide: no gap the gap closing closes), 256²; colored:
+    the box red and the cup's inside blue."""
+    img = Image.new("RGB", (SIDE, SIDE), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    if colored:
+        draw.rectangle([30, 60, 100, 200], fill=(200, 40, 40))
+        draw.rectangle([150, 60, 210, 200], fill=(40, 70, 200))
+    draw.rectangle([30, 60, 100, 200], outline=(0, 0, 0), width=3)
+    draw.line([(150, 200), (150, 60), (210, 60), (210, 200)], fill=(0, 0, 0), width=3)
+    return img if colored else img.convert("L")
+
+
+@pytest.mark.parametrize("shaded", [True, False])
+def test_an_open_shape_the_estimate_shades_takes_the_reference_color_it_lands_on(tiny_checkpoint, monkeypatch,
+                                                                                   shaded):
+    from sketchcolor import transfer
+
+    monkeypatch.setattr(transfer, "PAGE_FILL_SCORE", math.inf)  # the cup is only filled as a shaded shape
+    colorizer = Colorizer.from_pretrained(tiny_checkpoint, device="cpu")
+    real = colorizer._net_small
+
+    def estimate(*args, **kwargs):
+        out = real(*args, **kwargs)
+        l_small = torch.full_like(out["l_small"], 100.0)
+        h, w = l_small.shape[-2:]
+        l_small[..., int(0.22 * h):int(0.78 * h), int(0.58 * w):int(0.83 * w)] = 50.0 if shaded else 100.0
+        out["l_small"] = l_small
+        return out
+
+    monkeypatch.setattr(colorizer, "_net_small", estimate)
+    result = colorizer.colorize(draw_cup(False), mode="sketch", reference=draw_cup(True))
+    assert result.reference["regime"] == "match", result.reference
+    flat = np.asarray(result.flat.convert("RGB")).astype(int)
+    assert np.abs(flat[130, 65] - (200, 40, 40)).max() <= 6  # the box, closed, as ever
+    assert (flat[:10, :10] == 255).all() and (flat[230, 180] == 255).all()  # the page, below the cup too
+    if shaded:
+        assert np.abs(flat[130, 180] - (40, 70, 200)).max() <= 6 and not result.page[130, 180]
+    else:
+        assert (flat[130, 180] == 255).all() and result.page[130, 180]
 
 
 def test_global_follows_the_reference_colors_mood(bundled):

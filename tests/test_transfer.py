@@ -305,6 +305,30 @@ def test_a_region_on_a_segment_takes_it_however_many_unmatchable_regions_there_a
     assert cost[2] < 1.0 and cost[3] < 1.0, cost
 
 
+def test_line_art_whose_estimate_reads_a_band_black_still_takes_the_segment_it_lies_on():
+    # A glass's rim drawn as two lines: the inversion net reads the band between them almost black (L 5), while
+    # the reference colors it a light blue-gray. Line art's L is a guess, so where the band lands decides; a gray
+    # picture's L is its own, so there the same L refuses the match.
+    from sketchcolor.transfer import MATCH_MAX_COST, lightness_cost
+
+    img = Image.new("RGB", (120, 120), (255, 255, 255))
+    ImageDraw.Draw(img).rectangle([20, 40, 100, 60], fill=(180, 198, 210))
+    reference = load_reference(img, max_pixels=None)
+    band = reference.segments[50, 60]
+    labels = np.ones((120, 120), np.int32)
+    labels[42:59, 22:99] = 2
+    region_l = np.array([0.0, 100.0, 5.0])
+    regions = np.array([False, False, True])
+    segment, cost = match_regions(labels, regions, region_l, _identity(), reference, sketch=True)
+    assert segment[2] == band and cost[2] < MATCH_MAX_COST
+    _, gray_cost = match_regions(labels, regions, region_l, _identity(), reference, sketch=False)
+    assert gray_cost[2] > MATCH_MAX_COST
+    # Near a match the two agree; far off, line art's grows only as the log.
+    small, large = np.array([2.0]), np.array([75.0])
+    assert lightness_cost(small, True) == pytest.approx(small**2 / (2 * 20.0**2), rel=0.01)
+    assert lightness_cost(large, True) < 3.0 < lightness_cost(large, False)
+
+
 # --- the global regime --------------------------------------------------------------------------------------------
 
 def test_global_weights_favour_what_the_reference_has_and_the_reading_lacks():
