@@ -24,6 +24,7 @@ __all__ = [
     "MAX_PALETTE",
     "PALETTE_PRIOR_WEIGHT",
     "PALETTE_READINGS_SKETCH",
+    "PALETTE_SHAPE_LINE_SHARE",
     "PALETTE_SIGMA_AB",
     "PALETTE_SIGMA_L_GRAY",
     "PALETTE_SIGMA_L_SKETCH",
@@ -49,6 +50,9 @@ PALETTE_SIGMA_L_SKETCH = 26.5
 # OpenMoji train pictures (model card): the wide reading counts against an entry, so a concentrated peak of the
 # region's distribution beats a broad shoulder that only reaches toward it.
 PALETTE_READINGS_SKETCH = ((5.0, 1.0, 0.37), (10.0, 0.29, 0.40), (20.0, -0.58, 0.0))
+# Line art's open shapes a lock colors (PipelineConfig.palette_shapes_l) run this share of their outline along the
+# lines, more than the variations ask: the single result must not fill the page around a drawing in ragged blobs.
+PALETTE_SHAPE_LINE_SHARE = 0.75
 # A grayscale picture's L is its own, exact: narrow, so lightness decides and the net's ab breaks ties.
 PALETTE_SIGMA_L_GRAY = 6.0
 _FORMS = "'#rrggbb', '#rgb' or an (r, g, b) tuple of ints 0-255"

@@ -37,9 +37,9 @@ from sketchcolor.errors import CheckpointError, ConfigError, HintError
 from sketchcolor.hints import Hint, color_hex, parse_hint, rasterize_hints, validate_hints
 from sketchcolor.image_io import DEFAULT_MAX_PIXELS, load_image
 from sketchcolor.models.interface import ColorModel, InversionModel
-from sketchcolor.palette import (PALETTE_READINGS_SKETCH, PALETTE_SIGMA_AB, PALETTE_SIGMA_L_GRAY,
-                                 PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries, palette_lab, parse_palette,
-                                 snap_hints)
+from sketchcolor.palette import (PALETTE_READINGS_SKETCH, PALETTE_SHAPE_LINE_SHARE, PALETTE_SIGMA_AB,
+                                 PALETTE_SIGMA_L_GRAY, PALETTE_SIGMA_L_SKETCH, choose_entries, nearest_entries,
+                                 palette_lab, parse_palette, snap_hints)
 from sketchcolor.regions import GAP_CLOSING, border_values, on_border, region_mean, region_means
 from sketchcolor.tones import check_tones, typical_l
 from sketchcolor.variations import check_count, check_seed, draw_region_ab
@@ -90,6 +90,7 @@ class PipelineConfig:
         others leave them paper: whether an open outline holds a shape is a guess, best left to the artist's pick;
         0: no variation colors them.
     palette_shapes_l: under a palette lock, line art's open shapes of the page where the estimate is below this L
+        (three quarters of their outline along the lines, :data:`~sketchcolor.palette.PALETTE_SHAPE_LINE_SHARE`)
         are colored too, each with a palette entry (the artist named the drawing's colors; without a palette a
         shape's guessed color may be worse than paper); 0: they stay paper.
     hint_reach: where hints of several colors share a line-art region (or a hint competes with the paper), a
@@ -320,12 +321,13 @@ def _paper_shapes(labels: np.ndarray, paper: np.ndarray, hint_yx: list[tuple[int
 
 
 def _shaded_regions(labels: np.ndarray, paper: np.ndarray, l_estimate: np.ndarray, below: float,
-                    radius: float) -> tuple[np.ndarray, np.ndarray]:
+                    radius: float, line_share: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, paper)`` with each open shape of the paper the estimate shades below L ``below``
-    (:func:`~sketchcolor.regions.shaded_shapes`) a region of its own, numbered after the existing ones."""
+    (:func:`~sketchcolor.regions.shaded_shapes`, at least ``line_share`` of its outline along the lines) a region of
+    its own, numbered after the existing ones."""
     from sketchcolor.regions import shaded_shapes, take_pockets
 
-    shapes = shaded_shapes(labels, paper, l_estimate, below, radius)
+    shapes = shaded_shapes(labels, paper, l_estimate, below, radius, line_share=line_share)
     return take_pockets(labels, paper, shapes, np.arange(1, int(shapes.max()) + 1))
 
 
@@ -1409,7 +1411,7 @@ class Colorizer:
         if palette is not None and cfg.white_page and cfg.palette_shapes_l > 0:
             # Open shapes a palette colors: the artist named the drawing's colors, so a shape takes one of them.
             labels, paper = _shaded_regions(labels, paper, l_detail.numpy(), cfg.palette_shapes_l,
-                                            gap_closing * max(height, width))
+                                            gap_closing * max(height, width), PALETTE_SHAPE_LINE_SHARE)
             first_labels, first_count = labels, int(labels.max()) + 1
         elif variations > 1 and reference is None and cfg.white_page and cfg.variation_shapes_l > 0:
             # Open shapes the odd variations color: regions of their own, paper in the others.

@@ -329,12 +329,13 @@ SHADED_LINE_SHARE = 0.5
 
 
 def shaded_shapes(labels: np.ndarray, page: np.ndarray, l_estimate: np.ndarray, below: float, gap_radius: float,
-                  *, max_side: int = 512) -> np.ndarray:
+                  *, max_side: int = 512, line_share: float | None = None) -> np.ndarray:
     """The open shapes of the page that the lightness estimate shades: int32 (H, W), 1..K each, 0 elsewhere.
 
     Page pixels whose estimate (``l_estimate`` (H, W), CIE L) is below ``below``, opened by a disk of
     ``gap_radius`` (a halo along the lines is no shape), in pieces of at least two disks of twice that radius,
-    of which at least :data:`SHADED_LINE_SHARE` of the outline lies within ``gap_radius`` of a line. Worked out on
+    of which at least ``line_share`` (default :data:`SHADED_LINE_SHARE`) of the outline lies within ``gap_radius``
+    of a line. Worked out on
     a grid of at most ``max_side`` pixels; the pieces keep only page pixels. labels int (H, W) (0 = line).
     """
     shapes = np.zeros(labels.shape, np.int32)
@@ -356,7 +357,8 @@ def shaded_shapes(labels: np.ndarray, page: np.ndarray, l_estimate: np.ndarray, 
     near_line = ndimage.distance_transform_edt(~lines) <= radius + 1.5 if lines.any() else np.zeros_like(lines)
     along = np.bincount(pieces[outline & near_line], minlength=count + 1)
     total = np.bincount(pieces[outline], minlength=count + 1)
-    keep = (sizes >= 2 * np.pi * (2 * radius) ** 2) & (along >= SHADED_LINE_SHARE * np.maximum(total, 1))
+    share = SHADED_LINE_SHARE if line_share is None else line_share
+    keep = (sizes >= 2 * np.pi * (2 * radius) ** 2) & (along >= share * np.maximum(total, 1))
     pieces = np.where(page, repeat_blocks(pieces, step, (height, width)), 0)
     # Numbered 1..K over the kept pieces the full grid's page still holds.
     return _relabel_consecutive(pieces, keep & (np.bincount(pieces.ravel(), minlength=count + 1) > 0))

@@ -300,6 +300,9 @@ def test_shaded_shapes_takes_an_open_shape_the_estimate_shades():
     # Lighter than the threshold, or switched off: nothing.
     assert not regions.shaded_shapes(seg.labels, seg.page, estimate, 50, 3).any()
     assert not regions.shaded_shapes(seg.labels, seg.page, estimate, 0, 3).any()
+    # Its outline runs along the circle but for the mouth: enough for 0.75 of it, not for all of it.
+    assert regions.shaded_shapes(seg.labels, seg.page, estimate, 85, 3, line_share=0.75)[80, 80] == 1
+    assert not regions.shaded_shapes(seg.labels, seg.page, estimate, 85, 3, line_share=1.0).any()
 
 
 def test_shaded_shapes_leaves_a_shaded_blob_on_the_paper_and_a_halo_along_the_lines():
