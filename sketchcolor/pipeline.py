@@ -926,9 +926,8 @@ class Colorizer:
         With an alignment, line art's open shapes (trapped-ball pockets of the page within ``radius``-sized gaps;
         with ``l_estimate`` (H, W), the flat path's L estimate, also the parts of the page it shades,
         :func:`~sketchcolor.regions.shaded_shapes`) that land mostly on the reference's drawing, not its page,
-        become regions: the reference shows them
-        filled; with a close alignment, so does any wide part of the page that lands on the reference's drawing
-        (:func:`~sketchcolor.transfer.page_on_reference`). Regions numbered from ``opened`` on came from the page:
+        become regions: the reference shows them filled; with a close alignment, so does any wide part of the page
+        that lands on the reference's drawing (:func:`~sketchcolor.transfer.page_on_reference`). Regions numbered from ``opened`` on came from the page:
         one the match leaves without a color goes back to it."""
         from sketchcolor.regions import page_pockets, shaded_shapes, take_pockets
         from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, POCKET_SHARE, SHADED_SHAPE_L, align,

@@ -335,8 +335,8 @@ def shaded_shapes(labels: np.ndarray, page: np.ndarray, l_estimate: np.ndarray, 
     Page pixels whose estimate (``l_estimate`` (H, W), CIE L) is below ``below``, opened by a disk of
     ``gap_radius`` (a halo along the lines is no shape), in pieces of at least two disks of twice that radius,
     of which at least ``line_share`` (default :data:`SHADED_LINE_SHARE`) of the outline lies within ``gap_radius``
-    of a line. Worked out on
-    a grid of at most ``max_side`` pixels; the pieces keep only page pixels. labels int (H, W) (0 = line).
+    of a line. Worked out on a grid of at most ``max_side`` pixels; the pieces keep only page pixels. labels int
+    (H, W) (0 = line).
     """
     shapes = np.zeros(labels.shape, np.int32)
     if gap_radius <= 0 or below <= 0 or not page.any():
