@@ -926,12 +926,13 @@ class Colorizer:
         With an alignment, line art's open shapes (trapped-ball pockets of the page within ``radius``-sized gaps;
         with ``l_estimate`` (H, W), the flat path's L estimate, also the parts of the page it shades,
         :func:`~sketchcolor.regions.shaded_shapes`) that land mostly on the reference's drawing, not its page,
-        become regions: the reference shows them filled; with a close alignment, so does any wide part of the page
-        that lands on the reference's drawing (:func:`~sketchcolor.transfer.page_on_reference`). Regions numbered from ``opened`` on came from the page:
+        become regions: the reference shows them filled (:func:`~sketchcolor.transfer.shapes_on_reference`); with
+        a close alignment, so does any wide part of the page that lands on the reference's drawing
+        (:func:`~sketchcolor.transfer.page_on_reference`). Regions numbered from ``opened`` on came from the page:
         one the match leaves without a color goes back to it."""
         from sketchcolor.regions import page_pockets, shaded_shapes, take_pockets
-        from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, POCKET_SHARE, SHADED_SHAPE_L, align,
-                                          line_edges, page_on_reference, reference_share, silhouette_hull)
+        from sketchcolor.transfer import (MATCH_MIN_SCORE, PAGE_FILL_SCORE, SHADED_SHAPE_L, align, line_edges,
+                                          page_on_reference, shapes_on_reference, silhouette_hull)
 
         info: dict[str, Any] = {"regime": "global", "score": None, "matched": 0, "regions": 0}
         opened = int(labels.max()) + 1
@@ -950,12 +951,10 @@ class Colorizer:
         info["regime"] = "match"
         if paper.any() and radius > 0:
             pockets = np.where(paper, page_pockets(labels, paper, radius), 0)
-            filled = np.flatnonzero(reference_share(pockets, alignment, reference) >= POCKET_SHARE)
-            labels, paper = take_pockets(labels, paper, pockets, filled[filled > 0])
+            labels, paper = take_pockets(labels, paper, pockets, shapes_on_reference(pockets, alignment, reference))
             if l_estimate is not None and paper.any():
                 shapes = shaded_shapes(labels, paper, l_estimate, SHADED_SHAPE_L, radius)
-                filled = np.flatnonzero(reference_share(shapes, alignment, reference) >= POCKET_SHARE)
-                labels, paper = take_pockets(labels, paper, shapes, filled[filled > 0])
+                labels, paper = take_pockets(labels, paper, shapes, shapes_on_reference(shapes, alignment, reference))
         if paper.any() and alignment.score >= PAGE_FILL_SCORE:
             # Shapes the drawing leaves open (a strap open at its end) where the reference has color.
             shapes, count = ndimage.label(page_on_reference(paper, alignment, reference))
@@ -1406,13 +1405,12 @@ class Colorizer:
             net_lab = torch.cat([l_detail[None], ab_full]).numpy()
             labels, hint_colors, paper = _hinted_regions(labels, hint_yx, _hint_lab(hint_list), net_lab, paper,
                                                          cfg.hint_reach)
-        first_labels, first_count = labels, int(labels.max()) + 1
         if palette is not None and cfg.white_page and cfg.palette_shapes_l > 0:
             # Open shapes a palette colors: the artist named the drawing's colors, so a shape takes one of them.
             labels, paper = _shaded_regions(labels, paper, l_detail.numpy(), cfg.palette_shapes_l,
                                             gap_closing * max(height, width), PALETTE_SHAPE_LINE_SHARE)
-            first_labels, first_count = labels, int(labels.max()) + 1
-        elif variations > 1 and reference is None and cfg.white_page and cfg.variation_shapes_l > 0:
+        first_labels, first_count = labels, int(labels.max()) + 1
+        if palette is None and variations > 1 and reference is None and cfg.white_page and cfg.variation_shapes_l > 0:
             # Open shapes the odd variations color: regions of their own, paper in the others.
             labels, paper = _shaded_regions(labels, paper, l_detail.numpy(), cfg.variation_shapes_l,
                                             gap_closing * max(height, width))

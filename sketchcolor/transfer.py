@@ -49,6 +49,7 @@ __all__ = [
     "page_on_reference",
     "reference_histogram",
     "reference_share",
+    "shapes_on_reference",
     "silhouette_hull",
 ]
 
@@ -378,6 +379,14 @@ def reference_share(labels: np.ndarray, alignment: Alignment, reference: Referen
     on = _sample(reference.content.astype(np.float64), _landing(yy, xx, step, alignment), 0.0)
     flat = small[yy, xx]
     return np.bincount(flat, weights=on, minlength=count) / np.maximum(np.bincount(flat, minlength=count), 1)
+
+
+def shapes_on_reference(shapes: np.ndarray, alignment: Alignment, reference: Reference) -> np.ndarray:
+    """(N,) int64: the ids > 0 of ``shapes`` (H, W) int (open shapes of a drawing's page, 0 = none) of which at least
+    :data:`POCKET_SHARE` lands on the reference's drawing under ``alignment`` (:func:`reference_share`): the
+    reference shows them filled."""
+    chosen = np.flatnonzero(reference_share(shapes, alignment, reference) >= POCKET_SHARE)
+    return chosen[chosen > 0]
 
 
 def page_on_reference(paper: np.ndarray, alignment: Alignment, reference: Reference,

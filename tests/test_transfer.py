@@ -274,6 +274,18 @@ def test_match_regions_gives_each_region_the_segment_at_its_place(shift):
     assert cost[2:5].max() < 1.0  # each lands wholly on its segment, as large, as light
 
 
+def test_shapes_on_reference_are_those_mostly_on_its_drawing():
+    from sketchcolor.transfer import shapes_on_reference
+
+    reference = load_reference(_three_boxes(), max_pixels=None)
+    shapes = np.zeros((120, 120), np.int32)
+    shapes[20:40, 20:40] = 1  # inside the first box
+    shapes[55:65, 20:40] = 2  # the page between the boxes
+    shapes[40:60, 20:40] = 3  # half on the first box (40-50), half on the page: under the share asked
+    assert shapes_on_reference(shapes, _identity(), reference).tolist() == [1]
+    assert shapes_on_reference(np.zeros((120, 120), np.int32), _identity(), reference).size == 0
+
+
 def test_match_regions_with_nothing_to_match():
     reference = load_reference(_three_boxes(), max_pixels=None)
     labels = np.ones((120, 120), np.int32)
